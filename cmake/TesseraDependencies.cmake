@@ -1,0 +1,13 @@
+# Every third-party dependency, found once. All come from Debian 12 packages
+# (scripts/install-deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED)  # headers only: Boost.DLL with BOOST_DLL_USE_STD_FS
+find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Util XML Net NetSSL Crypto JSON Data DataSQLite)
+find_package(DCMTK REQUIRED CONFIG)
+find_package(fmt 9 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(XAPIAN REQUIRED IMPORTED_TARGET xapian-core)
+if(TESSERA_BUILD_TESTS)
+  find_package(Catch2 2.13 REQUIRED)
+  include(Catch)
+endif()

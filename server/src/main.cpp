@@ -1,8 +1,68 @@
+// tessera-server: parses the command line, runs the Application until SIGINT or SIGTERM.
+#include <csignal>
 #include <iostream>
 
-#include "tessera/core/version.hpp"
 
-int main() {
-    std::cout << "tessera-server " << tessera::core::tesseraVersion() << "\n";
-    return 0;
+#include "tessera/core/version.hpp"
+#include "tessera/sdk/error.hpp"
+#include "tessera/server/application.hpp"
+#include "tessera/server/command_line.hpp"
+
+namespace {
+
+std::filesystem::path executablePath(const char* argv0) {
+    std::error_code error;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    return error ? std::filesystem::absolute(argv0) : self;
+}
+
+// Blocks the termination signals in every thread (call before any thread starts), then waits.
+sigset_t terminationSignals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    return signals;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    using namespace tessera;
+    server::CommandLine commandLine;
+    try {
+        commandLine = server::parseCommandLine(argc, argv);
+    } catch (const sdk::Error& e) {
+        std::cerr << "tessera-server: " << e.what() << "\n\n" << server::commandLineUsage();
+        return 2;
+    }
+    if (commandLine.showHelp) {
+        std::cout << server::commandLineUsage();
+        return 0;
+    }
+    if (commandLine.showVersion) {
+        std::cout << "tessera-server " << core::tesseraVersion() << " (Dicoogle API " << core::dicoogleApiVersion() << ")\n";
+        return 0;
+    }
+
+    auto signals = terminationSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    try {
+        server::ApplicationOptions options;
+        options.commandLine = commandLine;
+        options.builtinPluginDir = server::builtinPluginDirFor(executablePath(argv[0]));
+        server::Application application(std::move(options));
+        application.start();
+        std::cout << application.listeningLine() << std::endl;
+        int received = 0;
+        sigwait(&signals, &received);
+        application.stop();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "tessera-server: cannot start: " << e.what() << std::endl;
+        return 1;
+    }
 }

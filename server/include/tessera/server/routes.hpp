@@ -1,0 +1,27 @@
+#pragma once
+// Registration of the built-in REST API, one function per area. Each route states its access
+// policy where it is added (route() has no default), so none can be forgotten.
+
+#include <functional>
+#include <string>
+
+#include "tessera/sdk/http.hpp"
+#include "tessera/sdk/web_service_provider.hpp"
+
+namespace tessera::server {
+
+class Router;
+struct ServerContext;
+
+/// Builds a route; the policy is a required argument on purpose.
+sdk::WebRoute route(std::string method, std::string pathTemplate, sdk::AccessPolicy policy, std::string summary,
+                    std::function<sdk::HttpResponse(const sdk::HttpRequest&)> handler);
+
+void addAccountRoutes(Router& router, ServerContext& context);   // /login /logout /user
+void addPluginRoutes(Router& router, ServerContext& context);    // /plugins /providers
+void addInfoRoutes(Router& router, ServerContext& context);      // /ext/version /health /logger /routes
+/// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
+/// with an existing one is logged and skipped.
+void addWebServiceProviderRoutes(Router& router, ServerContext& context);
+
+}  // namespace tessera::server

@@ -1,0 +1,26 @@
+#pragma once
+// The services the REST handlers work with, owned by Application and borrowed by every route.
+
+#include <chrono>
+#include <memory>
+
+namespace tessera::core {
+class PluginHost;
+class RecentLog;
+class ServerSettings;
+class SessionStore;
+class UserStore;
+}  // namespace tessera::core
+
+namespace tessera::server {
+
+struct ServerContext {
+    core::ServerSettings& settings;
+    core::UserStore& users;
+    core::SessionStore& sessions;
+    core::PluginHost& plugins;
+    core::RecentLog& recentLog;
+    std::chrono::steady_clock::time_point startedAt;
+};
+
+}  // namespace tessera::server

@@ -1,0 +1,153 @@
+#include "tessera/server/application.hpp"
+
+#include <Poco/Logger.h>
+
+#include "tessera/core/dicom/dicom_dictionary.hpp"
+#include "tessera/core/dicom/dicom_reader.hpp"
+#include "tessera/core/logging.hpp"
+#include "tessera/core/plugin_host.hpp"
+#include "tessera/core/server_settings.hpp"
+#include "tessera/core/session_store.hpp"
+#include "tessera/core/user_store.hpp"
+#include "tessera/core/version.hpp"
+#include "tessera/sdk/error.hpp"
+#include "tessera/server/http_server.hpp"
+#include "tessera/server/router.hpp"
+#include "tessera/server/routes.hpp"
+#include "tessera/server/server_context.hpp"
+
+namespace tessera::server {
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("tessera.server"); }
+
+bool isLoopback(const std::string& address) {
+    return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
+}
+
+std::uint16_t chosenPort(const std::optional<int>& flag, std::uint16_t configured) {
+    return flag ? static_cast<std::uint16_t>(*flag) : configured;
+}
+
+void logToPocoLogger(sdk::LogLevel level, const std::string& line) {
+    auto& log = Poco::Logger::get("tessera.plugins");
+    switch (level) {
+        case sdk::LogLevel::Debug: log.debug(line); break;
+        case sdk::LogLevel::Information: log.information(line); break;
+        case sdk::LogLevel::Warning: log.warning(line); break;
+        case sdk::LogLevel::Error: log.error(line); break;
+    }
+}
+
+std::unique_ptr<sdk::DicomObjectView> parseDicomForPlugins(std::span<const std::uint8_t> bytes) {
+    auto result = core::readDicomBytes(bytes);
+    if (result.status != core::DicomReadStatus::Ok) throw sdk::Error(sdk::ErrorCode::Corrupted, result.reason);
+    return std::move(result.object);
+}
+
+}  // namespace
+
+std::filesystem::path builtinPluginDirFor(const std::filesystem::path& executable) {
+    return executable.parent_path().parent_path() / "lib" / "tessera" / "plugins";
+}
+
+struct Application::Impl {
+    ApplicationOptions options;
+    std::filesystem::path dataDir;
+    std::shared_ptr<core::RecentLog> recentLog = std::make_shared<core::RecentLog>(2000);
+    std::unique_ptr<core::ServerSettings> settings;
+    std::unique_ptr<core::UserStore> users;
+    std::unique_ptr<core::SessionStore> sessions;
+    std::unique_ptr<core::PluginHost> plugins;
+    std::unique_ptr<ServerContext> context;
+    Router router;
+    std::unique_ptr<HttpServer> http;
+    bool stopped = false;
+
+    explicit Impl(ApplicationOptions opts) : options(std::move(opts)) {
+        const auto& cli = options.commandLine;
+        dataDir = std::filesystem::absolute(cli.dataDir.value_or("var")).lexically_normal();
+        std::filesystem::create_directories(dataDir);
+        core::configureLogging({dataDir / "logs" / "tessera.log", options.logToConsole, false}, recentLog);
+        logger().information("Tessera %s starting; data directory %s", std::string(core::tesseraVersion()), dataDir.string());
+
+        if (!core::dictionaryLoaded())
+            throw sdk::Error(sdk::ErrorCode::Unavailable,
+                             "The DICOM data dictionary is not loaded (install DCMTK's dicom.dic or set DCMDICTPATH)");
+
+        settings = core::ServerSettings::open(cli.configFile.value_or(dataDir / "server.xml"));
+        logger().information("Configuration %s", settings->file().string());
+
+        users = std::make_unique<core::UserStore>(dataDir / "users.db", settings->passwordHashIterations());
+        if (users->ensureDefaultAdmin())
+            logger().warning("Created the default administrator 'dicoogle' with password 'dicoogle': change it");
+        sessions = std::make_unique<core::SessionStore>(settings->tokenIdleTimeout());
+
+        core::PluginHostOptions hostOptions;
+        hostOptions.dataRoot = dataDir / "plugin-data";
+        hostOptions.settingsFor = [this](const std::string& set) -> sdk::SettingsSection& { return settings->pluginSection(set); };
+        hostOptions.log = logToPocoLogger;
+        hostOptions.parseDicom = parseDicomForPlugins;
+        plugins = std::make_unique<core::PluginHost>(std::move(hostOptions));
+        if (!options.builtinPluginDir.empty()) plugins->loadDirectory(options.builtinPluginDir);
+        for (const auto& dir : cli.pluginDirs) plugins->loadDirectory(dir);
+
+        context = std::unique_ptr<ServerContext>(
+            new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now()});
+        addAccountRoutes(router, *context);
+        addPluginRoutes(router, *context);
+        addInfoRoutes(router, *context);
+        addWebServiceProviderRoutes(router, *context);
+    }
+
+    void start() {
+        HttpServerOptions httpOptions;
+        httpOptions.address = settings->httpAddress();
+        httpOptions.port = chosenPort(options.commandLine.httpPort, settings->httpPort());
+        httpOptions.maxBodyBytes = settings->maxBodyBytes();
+        httpOptions.allowedOrigins = settings->allowedOrigins();
+        auto authenticate = [this](std::string_view token) -> std::optional<Identity> {
+            auto session = sessions->touch(token);
+            if (!session) return std::nullopt;
+            return Identity{session->username, session->admin};
+        };
+        http = std::make_unique<HttpServer>(router, authenticate, httpOptions);
+        http->start();
+        logger().information("REST API listening on %s:%hu", http->address(), http->port());
+        if (!isLoopback(http->address()) && users->verify("dicoogle", "dicoogle"))
+            logger().warning(
+                "The REST API is open beyond loopback (%s) while the 'dicoogle' account still has its default "
+                "password: change it now",
+                http->address());
+    }
+
+    void stop() {
+        if (stopped) return;
+        stopped = true;
+        if (http) http->stop();
+        plugins->shutdown();
+        logger().information("Tessera stopped");
+    }
+};
+
+Application::Application(ApplicationOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Application::~Application() {
+    try {
+        stop();
+    } catch (...) {
+        // Destructors must not throw; stop() already logged what failed.
+    }
+}
+
+void Application::start() { impl_->start(); }
+void Application::stop() { impl_->stop(); }
+
+std::string Application::listeningLine() const {
+    return "tessera-server listening http=" + impl_->http->address() + ":" + std::to_string(impl_->http->port());
+}
+
+std::uint16_t Application::httpPort() const { return impl_->http->port(); }
+const Router& Application::router() const { return impl_->router; }
+
+}  // namespace tessera::server

@@ -1,0 +1,120 @@
+// Plugin loading as the running server does it: real good and broken libraries, the
+// out-of-tree example plugin, GET /plugins and /providers.
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "json_helpers.hpp"
+#include "server_process.hpp"
+
+using tessera::test::parseArray;
+using tessera::test::parseObject;
+using tessera::test::ServerProcess;
+
+namespace {
+
+std::vector<std::string> pluginDirArgs(const std::vector<std::string>& cases) {
+    std::vector<std::string> args;
+    for (const auto& name : cases) {
+        args.push_back("--plugin-dir");
+        args.push_back(std::string(TESSERA_TEST_PLUGIN_DIR) + "/" + name);
+    }
+    return args;
+}
+
+}  // namespace
+
+TEST_CASE("broken plugins are listed as dead, one log line each, and the server keeps running", "[plugins]") {
+    const std::vector<std::string> broken = {"abi_mismatch",     "stdlib_mismatch",   "not_a_plugin",
+                                             "corrupt",          "factory_throws",    "configure_throws",
+                                             "duplicate_provider", "set_name_mismatch"};
+    auto cases = broken;
+    cases.insert(cases.begin(), "good");  // the good set first, so the duplicate clashes with it
+    ServerProcess server(pluginDirArgs(cases));
+    const auto token = server.login();
+
+    auto response = server.request("GET", "/plugins", token);
+    REQUIRE(response.status == 200);
+    auto body = parseObject(response.body);
+    auto dead = body->getArray("dead");
+    REQUIRE(dead->size() == broken.size());
+    std::set<std::string> causes;
+    for (std::size_t i = 0; i < dead->size(); ++i) {
+        auto entry = dead->getObject(static_cast<unsigned>(i));
+        CHECK_FALSE(entry->getValue<std::string>("name").empty());
+        auto cause = entry->getObject("cause");
+        causes.insert(cause->getValue<std::string>("class"));
+        CHECK_FALSE(cause->getValue<std::string>("message").empty());
+    }
+    for (const char* expected : {"AbiMismatch", "LoadError", "NotAPlugin", "FactoryError", "ConfigureError", "DuplicateProvider"})
+        CHECK(causes.count(expected) == 1);
+
+    // The good set is alive with all four kinds of provider.
+    auto sets = body->getArray("sets");
+    REQUIRE(sets->size() == 1);
+    std::set<std::string> kinds;
+    auto plugins = body->getArray("plugins");
+    for (std::size_t i = 0; i < plugins->size(); ++i) {
+        auto plugin = plugins->getObject(static_cast<unsigned>(i));
+        kinds.insert(plugin->getValue<std::string>("type"));
+        CHECK(plugin->getValue<bool>("enabled"));
+        const auto type = plugin->getValue<std::string>("type");
+        if (type == "query" || type == "index") CHECK(plugin->has("dim"));
+        if (type == "storage") {
+            CHECK(plugin->has("scheme"));
+            CHECK(plugin->has("default"));
+        }
+    }
+    CHECK(kinds == std::set<std::string>{"index", "query", "storage", "servlet"});
+
+    // Typed listings carry only their key.
+    auto onlyDead = parseObject(server.request("GET", "/plugins/dead", token).body);
+    CHECK(onlyDead->has("dead"));
+    CHECK_FALSE(onlyDead->has("plugins"));
+    auto onlyQuery = parseObject(server.request("GET", "/plugins/query", token).body);
+    CHECK(onlyQuery->getArray("plugins")->size() == 1);
+    CHECK(server.request("GET", "/plugins/bogus", token).status == 400);
+
+    // One clear error line per dead library in the log.
+    const auto log = server.log();
+    for (const auto& name : broken) CHECK(log.find(name) != std::string::npos);
+    CHECK(server.request("GET", "/health").status == 200);
+}
+
+TEST_CASE("GET /providers lists enabled providers by type", "[plugins]") {
+    ServerProcess server(pluginDirArgs({"good"}));
+    const auto token = server.login();
+    for (const char* type : {"query", "index", "storage"}) {
+        auto response = server.request("GET", std::string("/providers?type=") + type, token);
+        REQUIRE(response.status == 200);
+        CHECK(parseArray(response.body)->size() == 1);
+    }
+    CHECK(parseArray(server.request("GET", "/providers", token).body)->size() == 1);  // default: query
+    CHECK(server.request("GET", "/providers?type=nonsense", token).status == 400);
+    CHECK(server.request("GET", "/providers").status == 401);
+}
+
+TEST_CASE("the out-of-tree example plugin is loaded, listed and serves its route", "[plugins][example]") {
+    ServerProcess server({"--plugin-dir", TESSERA_EXAMPLE_PLUGIN_DIR});
+    auto greeting = server.request("GET", "/ext/hello/greeting?name=Ada");
+    REQUIRE(greeting.status == 200);
+    CHECK(parseObject(greeting.body)->getValue<std::string>("greeting") == "Hello, Ada!");
+
+    const auto token = server.login();
+    auto plugins = parseObject(server.request("GET", "/plugins", token).body);
+    bool listed = false;
+    auto list = plugins->getArray("plugins");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        auto entry = list->getObject(static_cast<unsigned>(i));
+        if (entry->getValue<std::string>("name") == "hello" && entry->getValue<std::string>("type") == "servlet") listed = true;
+    }
+    CHECK(listed);
+    CHECK(plugins->getArray("dead")->size() == 0);
+    // Its settings section was written into the server's configuration file.
+    std::ifstream config(server.dataDir() / "server.xml");
+    std::stringstream text;
+    text << config.rdbuf();
+    CHECK(text.str().find("greeting") != std::string::npos);
+}

@@ -41,9 +41,9 @@ struct PhraseQuery {
     friend bool operator==(const PhraseQuery&, const PhraseQuery&) = default;
 };
 
-/// `Field:pat*ern?`: `*` is any run of characters (also empty), `?` exactly one. Escaped
-/// wildcard characters in the input arrive here as `\*` and `\?`; every other character is
-/// literal.
+/// `Field:pat*ern?`: `*` is any run of characters (also empty), `?` exactly one. In the pattern
+/// a backslash escapes: `\*` and `\?` are a literal star and question mark, `\\` a literal
+/// backslash; every other character is literal.
 /// @since 1.0
 struct WildcardQuery {
     std::string field;

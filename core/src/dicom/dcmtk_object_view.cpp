@@ -1,0 +1,316 @@
+#include "dcmtk_object_view.hpp"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcelem.h>
+#include <dcmtk/dcmdata/dcitem.h>
+#include <dcmtk/dcmdata/dcsequen.h>
+#include <dcmtk/dcmdata/dcvr.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <type_traits>
+
+#include "tessera/core/dicom/character_set.hpp"
+#include "tessera/core/dicom/dicom_dictionary.hpp"
+#include "tessera/core/dicom/dicom_reader.hpp"
+
+namespace tessera::core {
+namespace {
+
+// Deeper nesting than this is hostile or broken; real objects (SR trees included) stay far below.
+constexpr int kMaxDepth = 32;
+
+enum class Kind { Binary, Text, Number };
+
+struct VrInfo {
+    Kind kind = Kind::Binary;
+    bool decoded = false;     // charset applies (SH LO ST LT PN UC UT)
+    bool multiValued = true;  // '\' separates values
+    bool keepLeading = false; // leading spaces are significant
+};
+
+VrInfo infoFor(std::string_view vr) {
+    static constexpr std::string_view kDecoded[] = {"SH", "LO", "ST", "LT", "PN", "UC", "UT"};
+    static constexpr std::string_view kAscii[] = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"};
+    static constexpr std::string_view kNumbers[] = {"AT", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV"};
+    VrInfo info;
+    for (auto candidate : kDecoded) {
+        if (vr == candidate) {
+            info.kind = Kind::Text;
+            info.decoded = true;
+        }
+    }
+    for (auto candidate : kAscii) {
+        if (vr == candidate) {
+            info.kind = Kind::Text;
+        }
+    }
+    for (auto candidate : kNumbers) {
+        if (vr == candidate) {
+            info.kind = Kind::Number;
+        }
+    }
+    if (vr == "ST" || vr == "LT" || vr == "UT" || vr == "UR") {
+        info.multiValued = false;
+    }
+    if (vr == "ST" || vr == "LT" || vr == "UT" || vr == "UC" || vr == "UR") {
+        info.keepLeading = true;
+    }
+    return info;
+}
+
+std::string hexName(std::uint32_t tag) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "%04x,%04x", static_cast<unsigned>(tag >> 16), static_cast<unsigned>(tag & 0xFFFF));
+    return buffer;
+}
+
+std::string_view trim(std::string_view text, bool keepLeading) {
+    auto isPad = [](char c) { return c == ' ' || c == '\0'; };
+    while (!keepLeading && !text.empty() && isPad(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && isPad(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+std::string trimValues(std::string_view text, const VrInfo& info) {
+    if (!info.multiValued) {
+        return std::string(trim(text, info.keepLeading));
+    }
+    std::string out;
+    out.reserve(text.size());
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = text.find('\\', start);
+        out.append(trim(text.substr(start, end == std::string_view::npos ? end : end - start), info.keepLeading));
+        if (end == std::string_view::npos) {
+            break;
+        }
+        out.push_back('\\');
+        start = end + 1;
+    }
+    return out;
+}
+
+template <typename T>
+void appendNumber(std::string& out, T value) {
+    if (!out.empty()) {
+        out.push_back('\\');
+    }
+    char buffer[64];
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    out.append(buffer, result.ptr);
+}
+
+void appendTag(std::string& out, std::uint16_t group, std::uint16_t element) {
+    if (!out.empty()) {
+        out.push_back('\\');
+    }
+    out += hexName((std::uint32_t{group} << 16) | element);
+}
+
+// Numbers held by DCMTK in host order.
+std::optional<std::string> numbersOf(DcmElement& element, DcmEVR evr) {
+    std::string out;
+    const unsigned long count = element.getVM();
+    for (unsigned long i = 0; i < count; ++i) {
+        OFCondition status = EC_Normal;
+        switch (evr) {
+            case EVR_US: { Uint16 v = 0; status = element.getUint16(v, i); if (status.good()) appendNumber(out, v); break; }
+            case EVR_SS: { Sint16 v = 0; status = element.getSint16(v, i); if (status.good()) appendNumber(out, v); break; }
+            case EVR_UL:
+            case EVR_up: { Uint32 v = 0; status = element.getUint32(v, i); if (status.good()) appendNumber(out, v); break; }
+            case EVR_SL: { Sint32 v = 0; status = element.getSint32(v, i); if (status.good()) appendNumber(out, v); break; }
+            case EVR_FL: { Float32 v = 0; status = element.getFloat32(v, i); if (status.good()) appendNumber(out, v); break; }
+            case EVR_FD: { Float64 v = 0; status = element.getFloat64(v, i); if (status.good()) appendNumber(out, v); break; }
+            case EVR_SV: { Sint64 v = 0; status = element.getSint64(v, i); if (status.good()) appendNumber(out, static_cast<long long>(v)); break; }
+            case EVR_UV: { Uint64 v = 0; status = element.getUint64(v, i); if (status.good()) appendNumber(out, static_cast<unsigned long long>(v)); break; }
+            case EVR_AT: {
+                DcmTagKey v;
+                status = element.getTagVal(v, i);
+                if (status.good()) appendTag(out, v.getGroup(), v.getElement());
+                break;
+            }
+            default: return std::nullopt;
+        }
+        if (status.bad()) {
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+template <typename T>
+T readLittleEndian(const Uint8* bytes) {
+    std::make_unsigned_t<std::conditional_t<std::is_floating_point_v<T>, std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>, T>> raw = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        raw |= static_cast<decltype(raw)>(bytes[i]) << (8 * i);
+    }
+    T value;
+    std::memcpy(&value, &raw, sizeof value);
+    return value;
+}
+
+// Numbers of an attribute stored as UN, whose value is the Implicit VR Little Endian encoding.
+std::optional<std::string> numbersFromUn(const Uint8* bytes, std::size_t length, std::string_view vr) {
+    std::size_t size = 0;
+    if (vr == "US" || vr == "SS") size = 2;
+    else if (vr == "UL" || vr == "SL" || vr == "FL" || vr == "AT") size = 4;
+    else if (vr == "FD" || vr == "SV" || vr == "UV") size = 8;
+    if (size == 0 || length % size != 0) {
+        return std::nullopt;
+    }
+    std::string out;
+    for (std::size_t offset = 0; offset < length; offset += size) {
+        const Uint8* p = bytes + offset;
+        if (vr == "US") appendNumber(out, readLittleEndian<std::uint16_t>(p));
+        else if (vr == "SS") appendNumber(out, readLittleEndian<std::int16_t>(p));
+        else if (vr == "UL") appendNumber(out, readLittleEndian<std::uint32_t>(p));
+        else if (vr == "SL") appendNumber(out, readLittleEndian<std::int32_t>(p));
+        else if (vr == "FL") appendNumber(out, readLittleEndian<float>(p));
+        else if (vr == "FD") appendNumber(out, readLittleEndian<double>(p));
+        else if (vr == "SV") appendNumber(out, static_cast<long long>(readLittleEndian<std::int64_t>(p)));
+        else if (vr == "UV") appendNumber(out, static_cast<unsigned long long>(readLittleEndian<std::uint64_t>(p)));
+        else appendTag(out, readLittleEndian<std::uint16_t>(p), readLittleEndian<std::uint16_t>(p + 2));
+    }
+    return out;
+}
+
+std::string rawCharset(DcmItem& item) {
+    DcmElement* element = nullptr;
+    if (item.findAndGetElement(DCM_SpecificCharacterSet, element, OFFalse).bad() || element == nullptr) {
+        return {};
+    }
+    char* value = nullptr;
+    Uint32 length = 0;
+    if (element->getLength() > kMaxDicomValueLength || element->getString(value, length).bad() || value == nullptr) {
+        return {};
+    }
+    return std::string(value, length);
+}
+
+}  // namespace
+
+DcmtkObjectView::DcmtkObjectView(DcmItem* meta, DcmItem& dataset) {
+    if (meta != nullptr) {
+        collect(*meta, {}, {}, 0);
+    }
+    collect(dataset, {}, rawCharset(dataset), 0);
+}
+
+std::optional<std::string> DcmtkObjectView::get(std::string_view keyword) const {
+    auto it = index_.find(keyword);
+    if (it == index_.end()) {
+        return std::nullopt;
+    }
+    return attributes_[it->second].value;
+}
+
+void DcmtkObjectView::forEachAttribute(const std::function<void(const sdk::DicomAttribute&)>& visit) const {
+    for (const auto& attribute : attributes_) {
+        visit(attribute);
+    }
+}
+
+void DcmtkObjectView::add(sdk::DicomAttribute attribute) {
+    index_.try_emplace(attribute.keyword, attributes_.size());
+    attributes_.push_back(std::move(attribute));
+}
+
+void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::string charset, int depth) {
+    if (depth > kMaxDepth) {
+        return;
+    }
+    if (depth > 0) {
+        // An item may declare its own character set for itself and what it nests.
+        if (std::string own = rawCharset(item); !own.empty()) {
+            charset = std::move(own);
+        }
+    }
+    const unsigned long count = item.card();
+    for (unsigned long i = 0; i < count; ++i) {
+        DcmElement* element = item.getElement(i);
+        if (element == nullptr) {
+            continue;
+        }
+        const DcmTagKey key = element->getTag();
+        const std::uint32_t tag = (std::uint32_t{key.getGroup()} << 16) | key.getElement();
+        if (key.getElement() == 0 && key.getGroup() != 0x0002) {
+            continue;  // group lengths are encoding details, retired outside the meta header
+        }
+        std::string keyword;
+        if (auto known = keywordForTag(tag)) {
+            keyword = std::move(*known);
+        } else {
+            keyword = hexName(tag);
+        }
+
+        const DcmEVR evr = element->ident();
+        if (evr == EVR_SQ) {
+            auto* sequence = static_cast<DcmSequenceOfItems*>(element);
+            const std::string childPrefix = prefix + keyword + "_";
+            for (unsigned long j = 0; j < sequence->card(); ++j) {
+                if (DcmItem* child = sequence->getItem(j)) {
+                    collect(*child, childPrefix, charset, depth + 1);
+                }
+            }
+            continue;
+        }
+        if (element->getLength() > kMaxDicomValueLength) {
+            continue;  // not loaded on purpose (see kMaxDicomValueLength)
+        }
+
+        std::string vr = DcmVR(evr).getValidVRName();
+        bool fromUn = false;
+        if (evr == EVR_UN) {
+            // Some writers (GDCM) store known attributes as UN; the dictionary tells what they are.
+            auto dictionaryVr = vrForTag(tag);
+            if (!dictionaryVr) {
+                continue;
+            }
+            vr = *dictionaryVr;
+            fromUn = true;
+        }
+        const VrInfo info = infoFor(vr);
+        std::optional<std::string> value;
+        if (info.kind == Kind::Text) {
+            char* raw = nullptr;
+            Uint32 length = 0;
+            std::string_view bytes;
+            if (fromUn) {
+                Uint8* data = nullptr;
+                if (element->getUint8Array(data).good() && data != nullptr) {
+                    bytes = std::string_view(reinterpret_cast<const char*>(data), element->getLength());
+                }
+            } else if (element->getString(raw, length).good() && raw != nullptr) {
+                bytes = std::string_view(raw, length);
+            }
+            // ASCII-only VRs still go through the decoder so that stray bytes end up valid UTF-8.
+            value = trimValues(decodeToUtf8(bytes, info.decoded ? std::string_view(charset) : std::string_view(),
+                                            vr == "PN"),
+                               info);
+        } else if (info.kind == Kind::Number) {
+            if (fromUn) {
+                Uint8* data = nullptr;
+                if (element->getLength() == 0) {
+                    value = std::string();
+                } else if (element->getUint8Array(data).good() && data != nullptr) {
+                    value = numbersFromUn(data, element->getLength(), vr);
+                }
+            } else {
+                value = numbersOf(*element, evr == EVR_up ? EVR_UL : evr);
+            }
+        }
+        if (!value) {
+            continue;
+        }
+        add({tag, prefix + keyword, std::move(vr), std::move(*value)});
+    }
+}
+
+}  // namespace tessera::core

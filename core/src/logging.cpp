@@ -9,6 +9,7 @@
 #include <Poco/Message.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/SplitterChannel.h>
+#include <dcmtk/oflog/oflog.h>
 
 namespace tessera::core {
 
@@ -67,6 +68,9 @@ void configureLogging(const LoggingOptions& options, std::shared_ptr<RecentLog> 
     if (recent) splitter->addChannel(formatted(new RecentLogChannel(std::move(recent))));
     Poco::Logger::root().setChannel(splitter);
     Poco::Logger::root().setLevel(options.debug ? Poco::Message::PRIO_DEBUG : Poco::Message::PRIO_INFORMATION);
+    // DCMTK logs a warning for every file it stops reading at PixelData, which is what we ask it
+    // to do; only its errors are worth a line (and ours say which file).
+    OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
     // Loggers created before this call keep their old channel: re-point them all.
     Poco::Logger::setChannel("", splitter);
     Poco::Logger::setLevel("", options.debug ? Poco::Message::PRIO_DEBUG : Poco::Message::PRIO_INFORMATION);

@@ -89,7 +89,7 @@ bool startsWithNoCase(std::string_view text, std::string_view prefix) {
 
 // The token from an Authorization header: bare (what dicoogle-client sends) or "Bearer <t>".
 // The client sends the literal "null" after a logout: that is no token at all.
-std::optional<std::string> tokenFrom(const std::optional<std::string>& header) {
+std::optional<std::string> tokenFromHeader(const std::optional<std::string>& header) {
     if (!header) return std::nullopt;
     std::string_view value = trim(*header);
     if (startsWithNoCase(value, "bearer") && (value.size() == 6 || value[6] == ' ' || value[6] == '\t'))
@@ -445,7 +445,7 @@ Outgoing HttpServer::Impl::process(HTTPServerRequest& req, sdk::HttpRequest& req
     const sdk::WebRoute& route = *match.route;
     request.pathParams = std::move(match.pathParams);
 
-    const std::optional<std::string> token = tokenFrom(request.header("authorization"));
+    const std::optional<std::string> token = tokenFromHeader(request.header("authorization"));
     std::optional<Identity> identity;
     if (token && authenticate_) identity = authenticate_(*token);
     if (route.policy != sdk::AccessPolicy::Public) {
@@ -657,5 +657,9 @@ void HttpServer::stop() { impl_->stop(); }
 std::uint16_t HttpServer::port() const { return impl_->port(); }
 std::string HttpServer::address() const { return impl_->address(); }
 bool HttpServer::running() const { return impl_->running(); }
+
+std::optional<std::string> authorizationToken(const sdk::HttpRequest& request) {
+    return tokenFromHeader(request.header("authorization"));
+}
 
 }  // namespace tessera::server

@@ -4,6 +4,7 @@
 
 #include "json_output.hpp"
 #include "request_values.hpp"
+#include "tessera/server/http_server.hpp"
 #include "tessera/core/session_store.hpp"
 #include "tessera/core/user_store.hpp"
 #include "tessera/sdk/error.hpp"
@@ -66,7 +67,7 @@ HttpResponse whoAmI(ServerContext& context, const HttpRequest& request) {
 
 // Unlike Dicoogle, a token-only client learns that its token was revoked (success: true).
 HttpResponse logout(ServerContext& context, const HttpRequest& request) {
-    const auto token = bearerToken(request);
+    const auto token = authorizationToken(request);
     const bool revoked = token && context.sessions.revoke(*token);
     if (revoked) logger().information("User '%s' logged out", request.user);
     return successResponse(revoked);

@@ -59,4 +59,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// The session token a request carries in `Authorization`: bare (what dicoogle-client sends) or
+/// after `Bearer `; nullopt when absent, empty or the literal `null` the client sends after a
+/// logout. The same rule the server applies before a handler runs.
+std::optional<std::string> authorizationToken(const sdk::HttpRequest& request);
+
 }  // namespace tessera::server

@@ -19,7 +19,7 @@ TEST_CASE("login returns Dicoogle's shape and a token that GET /login accepts", 
     const auto token = body->getValue<std::string>("token");
     REQUIRE(token.size() >= 32);
 
-    for (const std::string header : {token, "Bearer " + token}) {
+    for (const std::string& header : {token, "Bearer " + token}) {
         auto who = server.request("GET", "/login", header);
         REQUIRE(who.status == 200);
         auto whoBody = parseObject(who.body);
@@ -31,7 +31,7 @@ TEST_CASE("login returns Dicoogle's shape and a token that GET /login accepts", 
 
 TEST_CASE("login refuses bad or missing credentials with 401 JSON", "[accounts]") {
     ServerProcess server;
-    for (const std::string form : {"username=dicoogle&password=wrong", "username=nobody&password=dicoogle",
+    for (const char* form : {"username=dicoogle&password=wrong", "username=nobody&password=dicoogle",
                                    "username=dicoogle", "password=dicoogle"}) {
         auto response = server.request("POST", "/login", {}, form);
         CHECK(response.status == 401);
@@ -65,7 +65,7 @@ TEST_CASE("logout revokes the token and says so", "[accounts]") {
     CHECK(server.request("GET", "/login", second).status == 401);
 }
 
-TEST_CASE("each login gets its own token; logging one out leaves the other", "[accounts]") {
+TEST_CASE("each login gets its own token and logging one out leaves the other", "[accounts]") {
     ServerProcess server;
     const auto first = server.login();
     const auto second = server.login();
@@ -125,7 +125,7 @@ TEST_CASE("the last administrator cannot be deleted", "[accounts]") {
     CHECK(parseObject(server.request("DELETE", "/user/dicoogle", admin).body)->getValue<bool>("success"));
 }
 
-TEST_CASE("users and passwords survive a restart; tokens do not", "[accounts][restart]") {
+TEST_CASE("users and passwords survive a restart but tokens do not", "[accounts][restart]") {
     auto dataDir = tessera::test::makeTempDir("tessera-restart");
     std::string oldToken;
     {

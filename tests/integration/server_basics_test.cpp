@@ -41,7 +41,7 @@ std::string readFile(const std::filesystem::path& file) {
 
 }  // namespace
 
-TEST_CASE("--version and --help answer and exit 0; a bad flag exits 2 with the usage", "[cli]") {
+TEST_CASE("the flags --version and --help answer and exit 0, a bad flag exits 2 with the usage", "[cli]") {
     auto version = runServerCommand("--version");
     CHECK(version.exitCode == 0);
     CHECK(version.output.find("tessera-server 0.") != std::string::npos);
@@ -69,7 +69,7 @@ TEST_CASE("first start creates the data directory with configuration, users and 
     CHECK(server.log().find("REST API listening on 127.0.0.1:") != std::string::npos);
 }
 
-TEST_CASE("--config names the configuration file; flags override it", "[cli]") {
+TEST_CASE("the flag --config names the configuration file and flags override it", "[cli]") {
     auto dir = tessera::test::makeTempDir("tessera-config");
     const auto configFile = dir / "elsewhere.xml";
     {
@@ -111,7 +111,7 @@ TEST_CASE("unknown routes, wrong methods, malformed parameters and big bodies ge
     CHECK(server.request("GET", "/health").status == 200);
 }
 
-TEST_CASE("health and version are public; logger is admin-only plain text", "[http]") {
+TEST_CASE("health and version are public, logger is admin-only plain text", "[http]") {
     ServerProcess server;
     auto health = server.request("GET", "/health");
     REQUIRE(health.status == 200);

@@ -1,4 +1,8 @@
 // Accounts over real HTTP against the real binary: login, session restore, logout, users.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "json_helpers.hpp"
@@ -140,6 +144,29 @@ TEST_CASE("users and passwords survive a restart but tokens do not", "[accounts]
         CHECK(server.request("GET", "/login", oldToken).status == 401);
         CHECK_NOTHROW(server.login("dana", "pa55"));
         CHECK_THROWS(server.login("dana", "wrong"));
+    }
+    std::filesystem::remove_all(dataDir);
+}
+
+TEST_CASE("tokens expire after the configured idle time", "[accounts][expiry]") {
+    auto dataDir = tessera::test::makeTempDir("tessera-expiry");
+    {
+        std::ofstream out(dataDir / "server.xml");
+        out << "<config><web-server><token-idle-timeout>1</token-idle-timeout></web-server></config>\n";
+    }
+    {
+        ServerProcess server({}, dataDir);
+        const auto token = server.login();
+        CHECK(server.request("GET", "/user", token).status == 200);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+        CHECK(server.request("GET", "/user", token).status == 403);
+        CHECK(server.request("GET", "/login", token).status == 401);
+        // Using a token keeps it alive: each use resets the idle clock.
+        const auto busy = server.login();
+        for (int i = 0; i < 4; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(600));
+            CHECK(server.request("GET", "/user", busy).status == 200);
+        }
     }
     std::filesystem::remove_all(dataDir);
 }

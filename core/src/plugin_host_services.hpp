@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/core/memory_settings_section.hpp"
 #include "tessera/core/plugin_host.hpp"
 #include "tessera/core/provider_registry.hpp"
 #include "tessera/sdk/host_services.hpp"
@@ -42,19 +43,6 @@ private:
     ProviderRegistry& registry_;
     sdk::SettingsSection& settings_;
     std::filesystem::path dataDirectory_;
-};
-
-// The settings a set gets when the host was given no settingsFor: kept in memory for the life
-// of the host, so a set still sees its own writes.
-class MemorySettingsSection final : public sdk::SettingsSection {
-public:
-    std::optional<std::string> get(std::string_view key) const override;
-    void set(std::string_view key, std::string_view value) override;
-    std::vector<std::string> keys() const override;
-
-private:
-    mutable std::mutex mutex_;
-    std::map<std::string, std::string, std::less<>> values_;
 };
 
 }  // namespace tessera::core

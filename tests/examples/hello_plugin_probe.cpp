@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "tessera/core/memory_settings_section.hpp"
 #include "tessera/core/plugin_host.hpp"
 
 namespace fs = std::filesystem;
@@ -27,28 +28,6 @@ void check(bool ok, const std::string& what) {
     }
 }
 
-class MapSettings final : public sdk::SettingsSection {
-public:
-    std::optional<std::string> get(std::string_view key) const override {
-        std::lock_guard lock(mutex_);
-        auto it = values_.find(std::string(key));
-        return it == values_.end() ? std::nullopt : std::optional<std::string>(it->second);
-    }
-    void set(std::string_view key, std::string_view value) override {
-        std::lock_guard lock(mutex_);
-        values_[std::string(key)] = std::string(value);
-    }
-    std::vector<std::string> keys() const override {
-        std::lock_guard lock(mutex_);
-        std::vector<std::string> out;
-        for (const auto& [key, value] : values_) out.push_back(key);
-        return out;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::map<std::string, std::string> values_;
-};
 
 std::string greet(tessera::core::PluginHost& host, std::vector<std::pair<std::string, std::string>> params) {
     auto* web = host.registry().webService("hello");
@@ -85,7 +64,7 @@ int main(int argc, char** argv) {
     std::string dataName = "tessera-example-probe-";
     dataName += std::to_string(::getpid());
     const fs::path data = fs::temp_directory_path() / dataName;
-    std::map<std::string, MapSettings> settings;
+    std::map<std::string, tessera::core::MemorySettingsSection> settings;
     {
         tessera::core::PluginHostOptions options;
         options.dataRoot = data;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "tessera/core/memory_settings_section.hpp"
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -52,30 +54,6 @@ private:
     fs::path path_;
 };
 
-// A settings section as the server's configuration would hold it, in memory.
-class MapSettings final : public sdk::SettingsSection {
-public:
-    std::optional<std::string> get(std::string_view key) const override {
-        std::lock_guard lock(mutex_);
-        auto it = values_.find(std::string(key));
-        if (it == values_.end()) return std::nullopt;
-        return it->second;
-    }
-    void set(std::string_view key, std::string_view value) override {
-        std::lock_guard lock(mutex_);
-        values_[std::string(key)] = std::string(value);
-    }
-    std::vector<std::string> keys() const override {
-        std::lock_guard lock(mutex_);
-        std::vector<std::string> out;
-        for (const auto& [key, value] : values_) out.push_back(key);
-        return out;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::map<std::string, std::string> values_;
-};
 
 struct LogLine {
     sdk::LogLevel level;
@@ -87,7 +65,7 @@ struct Harness {
     TempDir data;
     std::mutex logMutex;
     std::vector<LogLine> lines;
-    std::map<std::string, MapSettings> settings;
+    std::map<std::string, tessera::core::MemorySettingsSection> settings;
 
     PluginHostOptions options() {
         PluginHostOptions options;

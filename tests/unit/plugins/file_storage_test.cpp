@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tessera/core/memory_settings_section.hpp"
+
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
@@ -580,37 +582,21 @@ TEST_CASE("stores racing removes that prune the same series still succeed", "[fi
 }
 
 TEST_CASE("roots are read from settings, with defaults written back", "[file_storage]") {
-    class MapSettings : public tessera::sdk::SettingsSection {
-    public:
-        std::optional<std::string> get(std::string_view key) const override {
-            const auto it = values.find(std::string(key));
-            if (it == values.end()) return std::nullopt;
-            return it->second;
-        }
-        void set(std::string_view key, std::string_view value) override {
-            values[std::string(key)] = std::string(value);
-        }
-        std::vector<std::string> keys() const override {
-            std::vector<std::string> out;
-            for (const auto& [key, value] : values) out.push_back(key);
-            return out;
-        }
-        std::map<std::string, std::string> values;
-    };
     TempDir temp;
-    MapSettings settings;
+    tessera::core::MemorySettingsSection settings;
 
     SECTION("defaults") {
         const auto storage = FileStorage::fromSettings(settings, temp.path());
         CHECK(storage->storeRoot() == temp.path() / "storage");
         CHECK(storage->roots() == std::vector<fs::path>{temp.path() / "storage"});
-        CHECK(settings.values ==
-              std::map<std::string, std::string>{{"store-root", (temp.path() / "storage").string()}, {"roots", ""}});
+        CHECK(settings.keys() == std::vector<std::string>{"roots", "store-root"});
+        CHECK(settings.get("store-root") == (temp.path() / "storage").string());
+        CHECK(settings.get("roots") == "");
     }
     SECTION("explicit roots, as paths or file: URIs, blanks skipped") {
         fs::create_directories(temp.path() / "my data");
-        settings.values["store-root"] = (temp.path() / "archive").string();
-        settings.values["roots"] = " " + (temp.path() / "a").string() + " ;; " + fileUri(temp.path()) + "/my%20data ;";
+        settings.set("store-root", (temp.path() / "archive").string());
+        settings.set("roots", " " + (temp.path() / "a").string() + " ;; " + fileUri(temp.path()) + "/my%20data ;");
         const auto storage = FileStorage::fromSettings(settings, temp.path() / "unused");
         CHECK(storage->roots() ==
               std::vector<fs::path>{temp.path() / "archive", temp.path() / "a", temp.path() / "my data"});
@@ -618,15 +604,15 @@ TEST_CASE("roots are read from settings, with defaults written back", "[file_sto
         CHECK_FALSE(fs::exists(temp.path() / "unused"));
     }
     SECTION("relative or foreign roots are configuration errors") {
-        settings.values["roots"] = "relative/dir";
+        settings.set("roots", "relative/dir");
         CHECK(errorOf([&] { FileStorage::fromSettings(settings, temp.path()); }) == "invalid-argument");
-        settings.values["roots"] = "s3://bucket";
+        settings.set("roots", "s3://bucket");
         CHECK(errorOf([&] { FileStorage::fromSettings(settings, temp.path()); }) == "invalid-argument");
-        settings.values["roots"] = "";
-        settings.values["store-root"] = "store";
+        settings.set("roots", "");
+        settings.set("store-root", "store");
         CHECK(errorOf([&] { FileStorage::fromSettings(settings, temp.path()); }) == "invalid-argument");
         writeFile(temp.path() / "a-file", "not a directory");
-        settings.values["store-root"] = (temp.path() / "a-file").string();
+        settings.set("store-root", (temp.path() / "a-file").string());
         CHECK(errorOf([&] { FileStorage::fromSettings(settings, temp.path()); }) == "invalid-argument");
     }
 }
@@ -635,29 +621,6 @@ namespace {
 
 class TestHost : public tessera::sdk::HostServices {
 public:
-    class Settings : public tessera::sdk::SettingsSection {
-    public:
-        std::optional<std::string> get(std::string_view key) const override {
-            std::lock_guard lock(mutex_);
-            const auto it = values_.find(std::string(key));
-            if (it == values_.end()) return std::nullopt;
-            return it->second;
-        }
-        void set(std::string_view key, std::string_view value) override {
-            std::lock_guard lock(mutex_);
-            values_[std::string(key)] = std::string(value);
-        }
-        std::vector<std::string> keys() const override {
-            std::lock_guard lock(mutex_);
-            std::vector<std::string> out;
-            for (const auto& [key, value] : values_) out.push_back(key);
-            return out;
-        }
-
-    private:
-        mutable std::mutex mutex_;
-        std::map<std::string, std::string> values_;
-    };
 
     explicit TestHost(fs::path dataDirectory) : dataDirectory_(std::move(dataDirectory)) {}
     void log(tessera::sdk::LogLevel, std::string_view message) override { logLines.emplace_back(message); }
@@ -673,7 +636,7 @@ public:
     std::vector<std::string> logLines;
 
 private:
-    Settings settings_;
+    tessera::core::MemorySettingsSection settings_;
     fs::path dataDirectory_;
 };
 

@@ -444,13 +444,18 @@ void FileStorage::enumerate(const sdk::Uri& root, const std::function<bool(const
     }
 }
 
-std::unique_ptr<std::istream> FileStorage::open(const sdk::Uri& uri) {
+std::optional<fs::path> FileStorage::localPath(const sdk::Uri& uri) const {
     const auto path = resolve(uri);
     std::error_code ec;
     const auto status = fs::status(path, ec);
     if (status.type() == fs::file_type::not_found) throw Error(ErrorCode::NotFound, uri.str() + " does not exist");
     if (ec) throw Error(ErrorCode::Unavailable, "Cannot read " + uri.str() + ": " + ec.message());
     if (!fs::is_regular_file(status)) throw Error(ErrorCode::InvalidArgument, uri.str() + " is not a file");
+    return path;
+}
+
+std::unique_ptr<std::istream> FileStorage::open(const sdk::Uri& uri) {
+    const auto path = *localPath(uri);
 
     // The path was canonical a moment ago; a link swapped in between is the operator's own doing
     // inside a root they control, and std::ifstream cannot be opened from a descriptor.

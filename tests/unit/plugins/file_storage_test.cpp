@@ -680,3 +680,16 @@ TEST_CASE("the tessera-file module loads and serves storage as the host would us
         set->shutdown();
     }
 }
+
+TEST_CASE("localPath gives the checked file behind a URI, with open()'s refusals", "[file_storage]") {
+    TempDir temp;
+    FileStorage storage(temp.path() / "store");
+    const auto stored = storage.store(MapView({{"StudyInstanceUID", "1.2"}, {"SeriesInstanceUID", "1.2.3"},
+                                               {"SOPInstanceUID", "1.2.3.4"}}),
+                                      bytesOf("DICM"));
+    const auto path = storage.localPath(stored);
+    REQUIRE(path);
+    CHECK(*path == fs::canonical(temp.path() / "store" / "1.2" / "1.2.3" / "1.2.3.4.dcm"));
+    CHECK(errorOf([&] { storage.localPath(Uri::parse("file:/etc/passwd")); }) == "forbidden");
+    CHECK(errorOf([&] { storage.localPath(FileStorage::toUri(temp.path() / "store" / "missing.dcm")); }) == "not-found");
+}

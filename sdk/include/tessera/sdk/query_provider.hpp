@@ -22,7 +22,9 @@ namespace tessera::sdk {
 struct QueryRequest {
     std::string text;                 ///< the query as the client typed it (for logs)
     QueryNode query;                  ///< the parsed tree: what to match
-    std::vector<std::string> fields;  ///< keywords to return in each SearchResult
+    /// Keywords to return in each SearchResult. The single entry `*` asks for every field the
+    /// provider stored for the object (what /dump shows).
+    std::vector<std::string> fields;
     std::size_t offset = 0;           ///< results to skip
     std::optional<std::size_t> limit; ///< page size; nullopt = all
 };

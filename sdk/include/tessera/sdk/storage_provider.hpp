@@ -12,6 +12,8 @@
 /// @since 1.0
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <functional>
 #include <istream>
 #include <memory>
@@ -48,6 +50,11 @@ public:
 
     /// Opens an item for reading. Throws Error(NotFound) or Error(Forbidden).
     virtual std::unique_ptr<std::istream> open(const Uri& uri) = 0;
+
+    /// The local file behind a URI, when the provider keeps items as plain local files, after
+    /// the same root checks as open(); nullopt otherwise. Lets the host read only a file's
+    /// header (up to PixelData) instead of streaming the whole object. Throws like open().
+    virtual std::optional<std::filesystem::path> localPath(const Uri& /*uri*/) const { return std::nullopt; }
 
     /// Stores a DICOM Part 10 file durably (the data is on stable storage when this returns) and
     /// returns its URI. Storing an object with the same SOP Instance UID again replaces it.

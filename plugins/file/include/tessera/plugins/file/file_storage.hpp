@@ -67,6 +67,8 @@ public:
 
     void enumerate(const sdk::Uri& root, const std::function<bool(const sdk::StorageItem&)>& visit) override;
     std::unique_ptr<std::istream> open(const sdk::Uri& uri) override;
+    /// The checked canonical path of an existing regular file (NotFound, Forbidden otherwise).
+    std::optional<std::filesystem::path> localPath(const sdk::Uri& uri) const override;
     sdk::Uri store(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10) override;
     void remove(const sdk::Uri& uri) override;
 

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <xapian.h>
@@ -33,8 +36,9 @@ constexpr std::array<std::string_view, 29> kDimFields = {
     "Modality",         "SeriesInstanceUID", "SeriesNumber",         "SeriesDescription",
     "SOPInstanceUID"};
 
-/// How often a query is retried after the writer overtook its read handle.
-constexpr int kMaxAttempts = 5;
+/// How often a query is retried after the writer overtook its read handle (a handle survives
+/// one commit; two commits during one query invalidate it). Backs off 1, 2, 3... ms.
+constexpr int kMaxAttempts = 12;
 
 }  // namespace
 
@@ -98,10 +102,12 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
     // Xapian's count is exact when it is asked to check at least every document.
     const auto offset = static_cast<Xapian::doccount>(std::min<std::size_t>(request.offset, docCount));
     const auto limit = static_cast<Xapian::doccount>(std::min<std::size_t>(request.limit.value_or(docCount), docCount));
-    const Xapian::MSet mset = enquire.get_mset(offset, limit, docCount);
+    // Everything matches `*:*`: its total is the document count, no need to count the matches.
+    const bool matchAll = std::holds_alternative<sdk::MatchAllQuery>(request.query);
+    const Xapian::MSet mset = enquire.get_mset(offset, limit, matchAll ? 0 : docCount);
 
     sdk::QueryResponse response;
-    response.total = mset.get_matches_estimated();
+    response.total = matchAll ? docCount : mset.get_matches_estimated();
 
     // Requested keywords by field id, resolved once per query.
     std::unordered_map<std::uint32_t, std::string> wanted;
@@ -154,6 +160,7 @@ sdk::QueryResponse XapianSearcher::search(const sdk::QueryRequest& request) {
             return response;
         } catch (const Xapian::DatabaseModifiedError&) {
             if (attempt >= kMaxAttempts) throw Error(ErrorCode::Unavailable, "The xapian index changed too fast to read; retry");
+            std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
         } catch (const Xapian::WildcardError&) {
             impl_->release(std::move(db));
             throw Error(ErrorCode::InvalidArgument,

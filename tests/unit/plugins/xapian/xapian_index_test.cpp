@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <csignal>
 #include <string>
 #include <thread>
@@ -224,6 +225,8 @@ TEST_CASE("xapian answers queries while another thread indexes", "[xapian][index
     std::atomic<bool> done{false};
     std::atomic<int> failures{0};
     std::atomic<int> queries{0};
+    std::mutex problemsMutex;
+    std::vector<std::string> problems;
 
     std::thread writer([&] {
         try {
@@ -247,12 +250,16 @@ TEST_CASE("xapian answers queries while another thread indexes", "[xapian][index
                     const auto total = count(provider, "*:*");
                     // Commits happen per batch, so a reader sees whole batches, never fewer
                     // than before.
-                    if (total < last || total % kBatch != 0) ++failures;
+                    if (total < last || total % kBatch != 0) {
+                        std::lock_guard lock(problemsMutex);
+                        problems.push_back("total " + std::to_string(total) + " after " + std::to_string(last));
+                    }
                     last = total;
                     count(provider, t == 0 ? "PatientID:SYN7" : t == 1 ? "StudyDate:[20150301 TO 20150531]" : "synth*");
                     ++queries;
-                } catch (...) {
-                    ++failures;
+                } catch (const std::exception& e) {
+                    std::lock_guard lock(problemsMutex);
+                    problems.push_back(e.what());
                 }
             }
         });
@@ -260,6 +267,7 @@ TEST_CASE("xapian answers queries while another thread indexes", "[xapian][index
     writer.join();
     for (auto& r : readers) r.join();
     CHECK(failures == 0);
+    for (const auto& problem : problems) FAIL_CHECK(problem);
     CHECK(queries > 0);
     CHECK(count(provider, "*:*") == kDocs);
     CHECK(count(provider, "PatientID:SYN7") == kDocs / 100);

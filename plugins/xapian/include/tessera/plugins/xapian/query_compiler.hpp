@@ -1,0 +1,57 @@
+#pragma once
+// Compiles the SDK query tree to a Xapian::Query against one database revision.
+//
+// Semantics (values lower-cased like the index):
+//  - TermQuery Field:v   exact whole value OR (one word: the word term; several words: all word
+//                        terms, any order). Numeric fields: OR "some value equals v" by number,
+//                        so SliceThickness:5 matches DS "5.000000". Date/time values normalised.
+//                        Free text (no field): the free-text word(s), all of them.
+//  - PhraseQuery         exact whole value OR the words adjacent and in order (positions);
+//                        free text: the free-text words adjacent and in order.
+//  - WildcardQuery       `Field:*` = attribute present, bare `*` = everything. Trailing-only
+//                        `abc*`: Xapian prefix expansion of whole values and words. Any other
+//                        pattern: the field's whole-value and word terms (or all free-text words)
+//                        are listed from the literal prefix on and glob-matched (`*` any run,
+//                        `?` one character). Expansion is capped at kMaxExpansion terms; more is
+//                        an InvalidArgument error, never a silently partial answer.
+//  - RangeQuery          numeric/date/time fields: any value in range, by number or normalised
+//                        text (value slots). Text fields: the whole values in range, lexically
+//                        (term expansion, capped like wildcards). Unknown field: nothing.
+//  - BooleanQuery        Must -> AND; Should -> OR (ignored when there are Musts); MustNot ->
+//                        AND_NOT; only MustNot -> everything AND_NOT them; empty -> nothing.
+//
+// Thread-safety: one compiler per query; the database handle must not be used concurrently.
+
+#include <cstddef>
+
+#include <xapian.h>
+
+#include "tessera/plugins/xapian/field_catalogue.hpp"
+#include "tessera/sdk/query_ast.hpp"
+
+namespace tessera::plugins::xapian {
+
+/// Most terms one wildcard or text range may expand to.
+inline constexpr std::size_t kMaxExpansion = 100000;
+
+class QueryCompiler {
+public:
+    QueryCompiler(const Xapian::Database& db, const FieldCatalogue& catalogue);
+
+    /// Throws sdk::Error(InvalidArgument) for a query that cannot be answered (a non-numeric
+    /// bound on a numeric field, a wildcard that expands too far).
+    Xapian::Query compile(const sdk::QueryNode& node) const;
+
+private:
+    Xapian::Query compileNode(const sdk::QueryNode& node, std::size_t depth) const;
+    Xapian::Query term(const sdk::TermQuery& query) const;
+    Xapian::Query phrase(const sdk::PhraseQuery& query) const;
+    Xapian::Query wildcard(const sdk::WildcardQuery& query) const;
+    Xapian::Query range(const sdk::RangeQuery& query) const;
+    Xapian::Query boolean(const sdk::BooleanQuery& query, std::size_t depth) const;
+
+    const Xapian::Database& db_;
+    const FieldCatalogue& catalogue_;
+};
+
+}  // namespace tessera::plugins::xapian

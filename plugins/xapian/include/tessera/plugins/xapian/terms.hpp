@@ -1,0 +1,72 @@
+#pragma once
+// How values become Xapian terms and slot keys. The index writer and the query compiler both
+// build terms only through these functions, so they cannot disagree.
+//
+// Term families (prefixes are upper-case ASCII; free-text words, lower-cased, never start with
+// one):
+//   Q<uri>                 the document's unique id (one document per URI)
+//   P<keyword>             the attribute is present in the object (`Field:*`)
+//   X<keyword>#<value>     one whole value (each `\`-separated value of a multi-valued one),
+//                          lower-cased; dates and times normalised
+//   W<keyword>#<word>      one word of a value that has several words (or whose single word
+//                          differs from the whole value); positional, for phrases
+//   <word>                 a free-text word of a text value, positional
+// A term that would exceed Xapian's key limit keeps its first kTruncatedValueBytes bytes and
+// ends with "\x01" + 16 hex digits of a 64-bit FNV-1a hash of the whole text, so exact matching
+// stays exact; such terms are skipped by glob and text-range expansion.
+//
+// Thread-safety: pure functions.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/plugins/xapian/field_catalogue.hpp"
+
+namespace tessera::plugins::xapian {
+
+/// Xapian refuses terms over 245 bytes; keep a margin.
+inline constexpr std::size_t kMaxTermBytes = 240;
+/// Bytes of text kept in a hashed term.
+inline constexpr std::size_t kTruncatedValueBytes = 180;
+
+/// Unicode-aware lower-casing of UTF-8 text (invalid bytes are kept as Latin-1 code points).
+std::string lowerCase(std::string_view utf8);
+
+/// Splits a DICOM value on `\` into its values, each trimmed of spaces; at least one element.
+std::vector<std::string> splitValues(std::string_view value);
+
+/// Words of a (lower-cased) value: runs of letters, digits and marks; '.', ',' and '\'' between
+/// two word characters do not split (so UIDs, decimals and O'Brien stay one word). `^`, `=`,
+/// `\`, spaces and other punctuation split.
+std::vector<std::string> words(std::string_view text);
+
+std::string idTerm(std::string_view uri);
+std::string presenceTerm(std::string_view keyword);
+std::string exactPrefix(std::string_view keyword);
+std::string wordPrefix(std::string_view keyword);
+std::string exactTerm(std::string_view keyword, std::string_view loweredValue);
+std::string wordTerm(std::string_view keyword, std::string_view word);
+std::string freeTextTerm(std::string_view word);
+
+/// True for a term built with a hash because its text was too long.
+bool isHashedTerm(std::string_view term) noexcept;
+
+/// The value a term of `kind` is built from: DA `YYYY.MM.DD`/`YYYY-MM-DD` -> `YYYYMMDD`, TM
+/// `HH:MM:SS` -> `HHMMSS`; everything else unchanged.
+std::string normaliseForTerm(FieldKind kind, std::string_view loweredValue);
+
+/// A DICOM number (IS/DS style, leading '+' and surrounding spaces allowed), finite only.
+std::optional<double> parseNumber(std::string_view text) noexcept;
+
+/// The byte-comparable key of one value for range comparison, or nullopt when the value does
+/// not fit the kind (a non-number in a numeric field). Numbers: Xapian::sortable_serialise.
+/// Dates: normalised YYYYMMDD. Times: HHMMSS padded, fraction kept. DateTime: lower-cased text.
+std::optional<std::string> sortableKey(FieldKind kind, std::string_view value);
+
+/// Whether free-text words are taken from values of this VR (character-string VRs except UI,
+/// IS and DS; unknown VRs count as text).
+bool isFreeTextVr(std::string_view vr) noexcept;
+
+}  // namespace tessera::plugins::xapian

@@ -1,0 +1,48 @@
+#pragma once
+// XapianProvider: the `xapian` provider, one object that is both the IndexProvider and the
+// QueryProvider over one database (by default `<data directory>/index`, settings key `path`).
+//
+// Life cycle: open() (the plugin set calls it from configure()) before index()/query(); calls
+// before open() or after close() throw Error(Unavailable).
+// Thread-safety: index/unindex/commit/query may run concurrently; open/close are called by the
+// host's life-cycle thread while no other call runs.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "tessera/plugins/xapian/xapian_index.hpp"
+#include "tessera/plugins/xapian/xapian_searcher.hpp"
+#include "tessera/sdk/host_services.hpp"
+#include "tessera/sdk/index_provider.hpp"
+#include "tessera/sdk/query_provider.hpp"
+
+namespace tessera::plugins::xapian {
+
+class XapianProvider final : public sdk::IndexProvider, public sdk::QueryProvider {
+public:
+    static constexpr const char* kName = "xapian";
+
+    /// `host` (may be null in tests) receives log lines.
+    explicit XapianProvider(sdk::HostServices* host = nullptr);
+    ~XapianProvider() override;
+
+    /// Opens (creating if needed) the database at `path`.
+    void open(const std::filesystem::path& path, XapianIndexOptions options = {});
+    /// Commits and releases the database.
+    void close();
+
+    std::string name() const override { return kName; }
+
+    sdk::IndexReport index(std::span<const sdk::IndexItem> batch) override;
+    sdk::UnindexReport unindex(std::span<const sdk::Uri> uris) override;
+    void commit() override;
+    sdk::QueryResponse query(const sdk::QueryRequest& request) override;
+
+private:
+    sdk::HostServices* host_;
+    std::unique_ptr<XapianIndex> index_;
+    std::unique_ptr<XapianSearcher> searcher_;
+};
+
+}  // namespace tessera::plugins::xapian

@@ -1,0 +1,291 @@
+#include "tessera/plugins/xapian/query_compiler.hpp"
+
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tessera/plugins/xapian/terms.hpp"
+#include "tessera/plugins/xapian/value_range_source.hpp"
+#include "tessera/sdk/error.hpp"
+
+namespace tessera::plugins::xapian {
+
+namespace {
+
+using sdk::Error;
+using sdk::ErrorCode;
+
+/// Trees come from the host's parser (depth-capped), but a provider must not trust its callers
+/// with its stack either.
+constexpr std::size_t kMaxDepth = 256;
+
+/// A fresh match-everything query. Not Xapian::Query::MatchAll: that is one shared object whose
+/// reference count is not atomic, and queries are compiled on many threads at once.
+Xapian::Query matchAll() { return Xapian::Query(std::string()); }
+
+Xapian::Query anyOf(std::vector<Xapian::Query>& parts) {
+    if (parts.empty()) return Xapian::Query();
+    if (parts.size() == 1) return parts.front();
+    return Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+}
+
+Xapian::Query allOf(std::vector<Xapian::Query>& parts) {
+    if (parts.empty()) return Xapian::Query();
+    if (parts.size() == 1) return parts.front();
+    return Xapian::Query(Xapian::Query::OP_AND, parts.begin(), parts.end());
+}
+
+Xapian::Query termsQuery(Xapian::Query::op op, const std::vector<std::string>& terms, Xapian::termcount window = 0) {
+    if (terms.empty()) return Xapian::Query();
+    if (terms.size() == 1) return Xapian::Query(terms.front());
+    return Xapian::Query(op, terms.begin(), terms.end(), window);
+}
+
+Xapian::Query rangeSource(Xapian::valueno slot, KeyRange range) {
+    return Xapian::Query((new AnyValueRangeSource(slot, std::move(range)))->release());
+}
+
+std::string trimmed(std::string_view text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+    return std::string(text);
+}
+
+/// A parsed wildcard pattern: code points, with kStar / kOne for the wildcards.
+struct Pattern {
+    static constexpr unsigned kStar = 0xffffffffu;
+    static constexpr unsigned kOne = 0xfffffffeu;
+    std::vector<unsigned> symbols;
+    std::string literalPrefix;  ///< lower-cased UTF-8 before the first wildcard
+    bool onlyStars = true;
+    bool trailingStarOnly = false;  ///< literal prefix then exactly one '*' at the end
+};
+
+std::vector<unsigned> codePoints(std::string_view utf8) {
+    std::vector<unsigned> out;
+    for (Xapian::Utf8Iterator it(utf8.data(), utf8.size()); it != Xapian::Utf8Iterator(); ++it) out.push_back(*it);
+    return out;
+}
+
+Pattern parsePattern(std::string_view raw) {
+    Pattern pattern;
+    const std::vector<unsigned> input = codePoints(raw);
+    bool seenWildcard = false;
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        unsigned cp = input[i];
+        bool literal = true;
+        if (cp == '\\' && i + 1 < input.size() && (input[i + 1] == '*' || input[i + 1] == '?' || input[i + 1] == '\\')) {
+            cp = input[++i];
+        } else if (cp == '*') {
+            cp = Pattern::kStar;
+            literal = false;
+        } else if (cp == '?') {
+            cp = Pattern::kOne;
+            literal = false;
+        }
+        if (literal) {
+            cp = Xapian::Unicode::tolower(cp);
+            pattern.onlyStars = false;
+            if (!seenWildcard) Xapian::Unicode::append_utf8(pattern.literalPrefix, cp);
+        } else {
+            if (cp == Pattern::kOne) pattern.onlyStars = false;
+            seenWildcard = true;
+        }
+        pattern.symbols.push_back(cp);
+    }
+    std::size_t wildcards = 0;
+    for (unsigned s : pattern.symbols)
+        if (s == Pattern::kStar || s == Pattern::kOne) ++wildcards;
+    pattern.trailingStarOnly = wildcards == 1 && !pattern.symbols.empty() && pattern.symbols.back() == Pattern::kStar &&
+                               !pattern.literalPrefix.empty();
+    return pattern;
+}
+
+/// Glob match over code points: iterative, backtracking only to the last '*' (linear-ish, no
+/// exponential blow-up on hostile patterns).
+bool globMatch(const std::vector<unsigned>& pattern, const std::vector<unsigned>& text) {
+    std::size_t p = 0, t = 0, starP = std::string::npos, starT = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && (pattern[p] == Pattern::kOne || pattern[p] == text[t])) {
+            ++p;
+            ++t;
+        } else if (p < pattern.size() && pattern[p] == Pattern::kStar) {
+            starP = p++;
+            starT = t;
+        } else if (starP != std::string::npos) {
+            p = starP + 1;
+            t = ++starT;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == Pattern::kStar) ++p;
+    return p == pattern.size();
+}
+
+void checkExpansion(std::size_t count) {
+    if (count > kMaxExpansion)
+        throw Error(ErrorCode::InvalidArgument,
+                    "The query expands to more than " + std::to_string(kMaxExpansion) + " distinct values; narrow it");
+}
+
+}  // namespace
+
+QueryCompiler::QueryCompiler(const Xapian::Database& db, const FieldCatalogue& catalogue) : db_(db), catalogue_(catalogue) {}
+
+Xapian::Query QueryCompiler::compile(const sdk::QueryNode& node) const { return compileNode(node, 0); }
+
+Xapian::Query QueryCompiler::compileNode(const sdk::QueryNode& node, std::size_t depth) const {
+    if (depth > kMaxDepth) throw Error(ErrorCode::InvalidArgument, "The query is nested too deeply");
+    return std::visit(
+        [&](const auto& q) -> Xapian::Query {
+            using T = std::decay_t<decltype(q)>;
+            if constexpr (std::is_same_v<T, sdk::MatchAllQuery>) return matchAll();
+            else if constexpr (std::is_same_v<T, sdk::TermQuery>) return term(q);
+            else if constexpr (std::is_same_v<T, sdk::PhraseQuery>) return phrase(q);
+            else if constexpr (std::is_same_v<T, sdk::WildcardQuery>) return wildcard(q);
+            else if constexpr (std::is_same_v<T, sdk::RangeQuery>) return range(q);
+            else return boolean(q, depth);
+        },
+        node);
+}
+
+Xapian::Query QueryCompiler::term(const sdk::TermQuery& query) const {
+    const std::string value = lowerCase(trimmed(query.value));
+    const std::vector<std::string> valueWords = words(value);
+    if (query.field.empty()) {
+        std::vector<std::string> terms;
+        for (const auto& word : valueWords) terms.push_back(freeTextTerm(word));
+        return termsQuery(Xapian::Query::OP_AND, terms);
+    }
+    const auto info = catalogue_.find(query.field);
+    const FieldKind kind = info ? info->kind : FieldKind::Text;
+    std::vector<Xapian::Query> alternatives;
+    alternatives.emplace_back(exactTerm(query.field, normaliseForTerm(kind, value)));
+    std::vector<std::string> terms;
+    for (const auto& word : valueWords) terms.push_back(wordTerm(query.field, word));
+    if (!terms.empty()) alternatives.push_back(termsQuery(Xapian::Query::OP_AND, terms));
+    if (info && kind == FieldKind::Numeric) {
+        if (auto key = sortableKey(kind, value)) alternatives.push_back(rangeSource(info->id, KeyRange{key, key, true, true}));
+    }
+    return anyOf(alternatives);
+}
+
+Xapian::Query QueryCompiler::phrase(const sdk::PhraseQuery& query) const {
+    const std::string value = lowerCase(trimmed(query.phrase));
+    const std::vector<std::string> phraseWords = words(value);
+    if (phraseWords.size() <= 1) return term(sdk::TermQuery{query.field, query.phrase});
+    std::vector<std::string> terms;
+    const auto window = static_cast<Xapian::termcount>(phraseWords.size());
+    if (query.field.empty()) {
+        for (const auto& word : phraseWords) terms.push_back(freeTextTerm(word));
+        return termsQuery(Xapian::Query::OP_PHRASE, terms, window);
+    }
+    const auto info = catalogue_.find(query.field);
+    const FieldKind kind = info ? info->kind : FieldKind::Text;
+    for (const auto& word : phraseWords) terms.push_back(wordTerm(query.field, word));
+    std::vector<Xapian::Query> alternatives;
+    alternatives.emplace_back(exactTerm(query.field, normaliseForTerm(kind, value)));
+    alternatives.push_back(termsQuery(Xapian::Query::OP_PHRASE, terms, window));
+    return anyOf(alternatives);
+}
+
+Xapian::Query QueryCompiler::wildcard(const sdk::WildcardQuery& query) const {
+    const Pattern pattern = parsePattern(query.pattern);
+    if (pattern.onlyStars) {
+        if (query.field.empty()) return matchAll();
+        return Xapian::Query(presenceTerm(query.field));
+    }
+    std::vector<std::string> prefixes;
+    if (query.field.empty()) prefixes.emplace_back();
+    else prefixes = {exactPrefix(query.field), wordPrefix(query.field)};
+
+    if (pattern.trailingStarOnly) {
+        std::vector<Xapian::Query> parts;
+        for (const auto& prefix : prefixes)
+            parts.emplace_back(Xapian::Query::OP_WILDCARD, prefix + pattern.literalPrefix,
+                               static_cast<Xapian::termcount>(kMaxExpansion), Xapian::Query::WILDCARD_LIMIT_ERROR,
+                               Xapian::Query::OP_SYNONYM);
+        return anyOf(parts);
+    }
+
+    std::vector<std::string> matches;
+    for (const auto& prefix : prefixes) {
+        const std::string start = prefix + pattern.literalPrefix;
+        for (auto it = db_.allterms_begin(start); it != db_.allterms_end(start); ++it) {
+            const std::string& term = *it;
+            // Free-text words never start with an upper-case ASCII letter; those are other
+            // families' terms, jump over them.
+            if (prefix.empty() && !term.empty() && term[0] >= 'A' && term[0] <= 'Z') {
+                it.skip_to("[");
+                if (it == db_.allterms_end(start)) break;
+                if (!globMatch(pattern.symbols, codePoints(*it)) || isHashedTerm(*it)) continue;
+                matches.push_back(*it);
+                checkExpansion(matches.size());
+                continue;
+            }
+            if (isHashedTerm(term)) continue;
+            if (!globMatch(pattern.symbols, codePoints(std::string_view(term).substr(prefix.size())))) continue;
+            matches.push_back(term);
+            checkExpansion(matches.size());
+        }
+    }
+    return termsQuery(Xapian::Query::OP_SYNONYM, matches);
+}
+
+Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query) const {
+    if (query.field.empty()) throw Error(ErrorCode::InvalidArgument, "A range needs a field");
+    const auto info = catalogue_.find(query.field);
+    if (!info) return Xapian::Query();  // no object has this attribute
+
+    auto bound = [&](const std::optional<std::string>& text) -> std::optional<std::string> {
+        if (!text) return std::nullopt;
+        const std::string lowered = lowerCase(trimmed(*text));
+        if (!hasSlot(info->kind)) return lowered;
+        auto key = sortableKey(info->kind, lowered);
+        if (!key)
+            throw Error(ErrorCode::InvalidArgument,
+                        "Range bound '" + *text + "' does not fit " + query.field +
+                            (info->kind == FieldKind::Numeric ? ", which holds numbers" : ""));
+        return key;
+    };
+    KeyRange keyRange{bound(query.lower), bound(query.upper), query.includeLower, query.includeUpper};
+    if (hasSlot(info->kind)) return rangeSource(info->id, std::move(keyRange));
+
+    // Text: the field's distinct whole values in range, in term order (which is byte order).
+    const std::string prefix = exactPrefix(query.field);
+    std::vector<std::string> matches;
+    for (auto it = db_.allterms_begin(prefix + keyRange.lower.value_or("")); it != db_.allterms_end(prefix); ++it) {
+        const std::string& term = *it;
+        std::string_view value = std::string_view(term).substr(prefix.size());
+        if (isHashedTerm(term)) value.remove_suffix(17);
+        if (keyRange.upper && value.compare(*keyRange.upper) > 0 && !isHashedTerm(term)) break;
+        if (!keyRange.contains(value)) continue;
+        matches.push_back(term);
+        checkExpansion(matches.size());
+    }
+    return termsQuery(Xapian::Query::OP_SYNONYM, matches);
+}
+
+Xapian::Query QueryCompiler::boolean(const sdk::BooleanQuery& query, std::size_t depth) const {
+    std::vector<Xapian::Query> musts, shoulds, mustNots;
+    for (const auto& clause : query.clauses) {
+        Xapian::Query compiled = compileNode(clause.node, depth + 1);
+        switch (clause.occur) {
+            case sdk::Occur::Must: musts.push_back(std::move(compiled)); break;
+            case sdk::Occur::Should: shoulds.push_back(std::move(compiled)); break;
+            case sdk::Occur::MustNot: mustNots.push_back(std::move(compiled)); break;
+        }
+    }
+    Xapian::Query positive;
+    // With Musts present, Shoulds only affect ranking, and we do not rank: leave them out.
+    if (!musts.empty()) positive = allOf(musts);
+    else if (!shoulds.empty()) positive = anyOf(shoulds);
+    else if (!mustNots.empty()) positive = matchAll();
+    else return Xapian::Query();
+    if (mustNots.empty()) return positive;
+    return Xapian::Query(Xapian::Query::OP_AND_NOT, positive, anyOf(mustNots));
+}
+
+}  // namespace tessera::plugins::xapian

@@ -1,0 +1,239 @@
+#include "tessera/plugins/xapian/xapian_index.hpp"
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xapian.h>
+
+#include "tessera/plugins/xapian/document_codec.hpp"
+#include "tessera/plugins/xapian/field_catalogue.hpp"
+#include "tessera/plugins/xapian/terms.hpp"
+#include "tessera/plugins/xapian/value_range_source.hpp"
+#include "tessera/sdk/error.hpp"
+
+namespace tessera::plugins::xapian {
+
+namespace {
+
+using sdk::Error;
+using sdk::ErrorCode;
+
+/// Positions skipped between two values, so a phrase never spans two values or attributes.
+constexpr Xapian::termpos kValueGap = 8;
+
+struct BuiltDocument {
+    std::string idTerm;
+    Xapian::Document document;
+};
+
+}  // namespace
+
+struct XapianIndex::Impl {
+    std::filesystem::path path;
+    XapianIndexOptions options;
+    XapianLogger logger;
+
+    FieldCatalogue catalogue;
+    std::mutex pendingMutex;  // guards pendingMetadata
+    std::vector<std::pair<std::string, std::string>> pendingMetadata;
+
+    mutable std::mutex writerMutex;  // guards db and sinceCommit
+    Xapian::WritableDatabase db;
+    std::size_t sinceCommit = 0;
+
+    void log(sdk::LogLevel level, std::string_view message) const {
+        if (logger) logger(level, message);
+    }
+
+    BuiltDocument build(const sdk::IndexItem& item);
+    void flushMetadataLocked();
+    void commitLocked();
+};
+
+BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
+    if (item.object == nullptr) throw Error(ErrorCode::InvalidArgument, "Index item without an object");
+    const std::string& uri = item.uri.str();
+    if (uri.empty()) throw Error(ErrorCode::InvalidArgument, "Index item without a URI");
+
+    struct Attribute {
+        std::string keyword;
+        std::string vr;
+        std::string value;
+    };
+    std::vector<Attribute> attributes;
+    attributes.reserve(128);
+    item.object->forEachAttribute([&](const sdk::DicomAttribute& a) { attributes.push_back({a.keyword, a.vr, a.value}); });
+
+    std::vector<std::optional<FieldInfo>> infos;
+    infos.reserve(attributes.size());
+    std::vector<std::pair<std::string, std::string>> newEntries;
+    for (const auto& a : attributes) infos.push_back(catalogue.findOrAdd(a.keyword, a.vr, newEntries));
+    if (!newEntries.empty()) {
+        std::lock_guard lock(pendingMutex);
+        for (auto& entry : newEntries) pendingMetadata.push_back(std::move(entry));
+    }
+
+    BuiltDocument built;
+    built.idTerm = idTerm(uri);
+    Xapian::Document& doc = built.document;
+    doc.add_boolean_term(built.idTerm);
+    DocumentEncoder encoder(uri);
+    std::map<Xapian::valueno, std::string> slots;
+    Xapian::termpos position = 1;
+
+    for (std::size_t i = 0; i < attributes.size(); ++i) {
+        const auto& info = infos[i];
+        if (!info) continue;  // keyword too long to catalogue
+        const Attribute& a = attributes[i];
+        encoder.add(info->id, a.value);
+        doc.add_boolean_term(presenceTerm(a.keyword));
+        const bool freeText = isFreeTextVr(a.vr);
+        for (const std::string& component : splitValues(lowerCase(a.value))) {
+            const std::string normalised = normaliseForTerm(info->kind, component);
+            doc.add_boolean_term(exactTerm(a.keyword, normalised));
+            if (hasSlot(info->kind)) {
+                if (auto key = sortableKey(info->kind, component)) appendSlotKey(slots[info->id], *key);
+            }
+            const std::vector<std::string> valueWords = words(component);
+            if (valueWords.size() > 1) {
+                // Positional, so that phrases can require adjacency and order.
+                for (std::size_t w = 0; w < valueWords.size(); ++w) {
+                    const auto pos = position + static_cast<Xapian::termpos>(w);
+                    doc.add_posting(wordTerm(a.keyword, valueWords[w]), pos, 0);
+                    if (freeText) doc.add_posting(freeTextTerm(valueWords[w]), pos, 0);
+                }
+                position += static_cast<Xapian::termpos>(valueWords.size()) + kValueGap;
+            } else if (valueWords.size() == 1) {
+                // A single word equal to the whole value is already the exact term.
+                if (valueWords.front() != normalised) doc.add_boolean_term(wordTerm(a.keyword, valueWords.front()));
+                if (freeText) doc.add_boolean_term(freeTextTerm(valueWords.front()));
+            }
+        }
+    }
+    for (auto& [slot, packed] : slots) doc.add_value(slot, packed);
+    doc.set_data(encoder.data());
+    return built;
+}
+
+void XapianIndex::Impl::flushMetadataLocked() {
+    std::vector<std::pair<std::string, std::string>> entries;
+    {
+        std::lock_guard lock(pendingMutex);
+        entries.swap(pendingMetadata);
+    }
+    for (const auto& [key, value] : entries) db.set_metadata(key, value);
+}
+
+void XapianIndex::Impl::commitLocked() {
+    flushMetadataLocked();
+    db.commit();
+    sinceCommit = 0;
+}
+
+XapianIndex::XapianIndex(const std::filesystem::path& path, XapianIndexOptions options, XapianLogger logger)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->path = path;
+    impl_->options = options;
+    impl_->logger = std::move(logger);
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) throw Error(ErrorCode::Unavailable, "Cannot create the index directory: " + ec.message());
+    try {
+        impl_->db = Xapian::WritableDatabase(path.string(), Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
+        impl_->catalogue.load(impl_->db);
+        // A fresh database gets a first commit so that readers can open it straight away.
+        if (impl_->db.get_revision() == 0) impl_->db.commit();
+    } catch (const Xapian::DatabaseLockError&) {
+        throw Error(ErrorCode::Unavailable, "The xapian index is in use by another writer");
+    } catch (const Xapian::DatabaseCorruptError& e) {
+        throw Error(ErrorCode::Corrupted, "The xapian index is damaged: " + e.get_msg());
+    } catch (const Xapian::Error& e) {
+        throw Error(ErrorCode::Unavailable, "Cannot open the xapian index: " + e.get_description());
+    }
+}
+
+XapianIndex::~XapianIndex() {
+    try {
+        std::lock_guard lock(impl_->writerMutex);
+        impl_->commitLocked();
+        impl_->db.close();
+    } catch (const Xapian::Error& e) {
+        impl_->log(sdk::LogLevel::Error, "Closing the xapian index failed: " + e.get_msg());
+    } catch (...) {
+        impl_->log(sdk::LogLevel::Error, "Closing the xapian index failed");
+    }
+}
+
+sdk::IndexReport XapianIndex::index(std::span<const sdk::IndexItem> batch) {
+    sdk::IndexReport report;
+    // Term generation is the expensive part and needs no lock: build first, then write.
+    std::vector<BuiltDocument> built;
+    built.reserve(batch.size());
+    for (const auto& item : batch) {
+        try {
+            built.push_back(impl_->build(item));
+        } catch (const std::exception& e) {
+            ++report.errors;
+            impl_->log(sdk::LogLevel::Warning, "Not indexed: " + item.uri.str() + ": " + e.what());
+        }
+    }
+    std::lock_guard lock(impl_->writerMutex);
+    try {
+        impl_->flushMetadataLocked();
+    } catch (const Xapian::Error& e) {
+        throw Error(ErrorCode::Unavailable, "Writing the xapian index failed: " + e.get_msg());
+    }
+    for (auto& doc : built) {
+        try {
+            impl_->db.replace_document(doc.idTerm, doc.document);
+            ++report.indexed;
+            if (impl_->options.commitEvery != 0 && ++impl_->sinceCommit >= impl_->options.commitEvery) impl_->commitLocked();
+        } catch (const Xapian::Error& e) {
+            ++report.errors;
+            impl_->log(sdk::LogLevel::Error, "Writing to the xapian index failed: " + e.get_description());
+        }
+    }
+    return report;
+}
+
+sdk::UnindexReport XapianIndex::unindex(std::span<const sdk::Uri> uris) {
+    sdk::UnindexReport report;
+    std::lock_guard lock(impl_->writerMutex);
+    for (const auto& uri : uris) {
+        try {
+            const std::string term = idTerm(uri.str());
+            if (!impl_->db.term_exists(term)) {
+                ++report.notFound;
+                continue;
+            }
+            impl_->db.delete_document(term);
+            ++report.removed;
+            if (impl_->options.commitEvery != 0 && ++impl_->sinceCommit >= impl_->options.commitEvery) impl_->commitLocked();
+        } catch (const Xapian::Error& e) {
+            ++report.failed;
+            impl_->log(sdk::LogLevel::Error, "Removing from the xapian index failed: " + e.get_msg());
+        }
+    }
+    return report;
+}
+
+void XapianIndex::commit() {
+    std::lock_guard lock(impl_->writerMutex);
+    try {
+        impl_->commitLocked();
+    } catch (const Xapian::Error& e) {
+        throw Error(ErrorCode::Unavailable, "Committing the xapian index failed: " + e.get_description());
+    }
+}
+
+std::size_t XapianIndex::documentCount() const {
+    std::lock_guard lock(impl_->writerMutex);
+    return impl_->db.get_doccount();
+}
+
+const std::filesystem::path& XapianIndex::path() const noexcept { return impl_->path; }
+
+}  // namespace tessera::plugins::xapian

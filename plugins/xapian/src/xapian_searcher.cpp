@@ -1,0 +1,177 @@
+#include "tessera/plugins/xapian/xapian_searcher.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <xapian.h>
+
+#include "tessera/plugins/xapian/document_codec.hpp"
+#include "tessera/plugins/xapian/field_catalogue.hpp"
+#include "tessera/plugins/xapian/query_compiler.hpp"
+#include "tessera/sdk/error.hpp"
+
+namespace tessera::plugins::xapian {
+
+namespace {
+
+using sdk::Error;
+using sdk::ErrorCode;
+
+/// Dicoogle's default DIM field list (behaviour reference §9).
+constexpr std::array<std::string_view, 29> kDimFields = {
+    "PatientID",        "PatientName",       "PatientSex",           "PatientBirthDate",
+    "PatientAge",       "PatientTelephoneNumbers", "PregnancyStatus", "StudyInstanceUID",
+    "StudyID",          "StudyDate",         "StudyTime",            "StudyDescription",
+    "AccessionNumber",  "ModalitiesInStudy", "NumberOfStudyRelatedInstances", "InstitutionName",
+    "InstitutionDepartmentName", "ReferringPhysicianName", "PerformingPhysicianName", "OperatorName",
+    "PerformedLocation", "Manufacturer",     "ManufacturerModelName", "Priority",
+    "Modality",         "SeriesInstanceUID", "SeriesNumber",         "SeriesDescription",
+    "SOPInstanceUID"};
+
+/// How often a query is retried after the writer overtook its read handle (a handle survives
+/// one commit; two commits during one query invalidate it). Backs off 1, 2, 3... ms.
+constexpr int kMaxAttempts = 12;
+
+}  // namespace
+
+bool isDimField(std::string_view keyword) noexcept {
+    return std::find(kDimFields.begin(), kDimFields.end(), keyword) != kDimFields.end();
+}
+
+struct XapianSearcher::Impl {
+    std::filesystem::path path;
+    std::size_t maxPooled = 8;
+
+    std::mutex poolMutex;
+    std::vector<std::unique_ptr<Xapian::Database>> pool;
+
+    // The catalogue is append-only, so the newest one loaded serves every handle's revision.
+    std::mutex catalogueLoadMutex;
+    FieldCatalogue catalogue;
+    std::atomic<Xapian::rev> catalogueRevision{0};
+    std::atomic<bool> catalogueLoaded{false};
+
+    std::unique_ptr<Xapian::Database> acquire() {
+        {
+            std::lock_guard lock(poolMutex);
+            if (!pool.empty()) {
+                auto db = std::move(pool.back());
+                pool.pop_back();
+                return db;
+            }
+        }
+        return std::make_unique<Xapian::Database>(path.string(), Xapian::DB_BACKEND_GLASS);
+    }
+
+    void release(std::unique_ptr<Xapian::Database> db) {
+        std::lock_guard lock(poolMutex);
+        if (pool.size() < maxPooled) pool.push_back(std::move(db));
+    }
+
+    void refreshCatalogue(const Xapian::Database& db) {
+        const Xapian::rev revision = db.get_revision();
+        if (catalogueLoaded.load() && revision <= catalogueRevision.load()) return;
+        std::lock_guard lock(catalogueLoadMutex);
+        if (catalogueLoaded.load() && revision <= catalogueRevision.load()) return;
+        catalogue.load(db);
+        catalogueRevision.store(revision);
+        catalogueLoaded.store(true);
+    }
+
+    sdk::QueryResponse run(Xapian::Database& db, const sdk::QueryRequest& request);
+};
+
+sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::QueryRequest& request) {
+    refreshCatalogue(db);
+    const QueryCompiler compiler(db, catalogue);
+    const Xapian::Query query = compiler.compile(request.query);
+
+    Xapian::Enquire enquire(db);
+    enquire.set_query(query);
+    enquire.set_weighting_scheme(Xapian::BoolWeight());
+    enquire.set_docid_order(Xapian::Enquire::ASCENDING);
+    const Xapian::doccount docCount = db.get_doccount();
+    // Xapian's count is exact when it is asked to check at least every document.
+    const auto offset = static_cast<Xapian::doccount>(std::min<std::size_t>(request.offset, docCount));
+    const auto limit = static_cast<Xapian::doccount>(std::min<std::size_t>(request.limit.value_or(docCount), docCount));
+    // Everything matches `*:*`: its total is the document count, no need to count the matches.
+    const bool matchAll = std::holds_alternative<sdk::MatchAllQuery>(request.query);
+    const Xapian::MSet mset = enquire.get_mset(offset, limit, matchAll ? 0 : docCount);
+
+    sdk::QueryResponse response;
+    response.total = matchAll ? docCount : mset.get_matches_estimated();
+
+    // Requested keywords by field id, resolved once per query.
+    std::unordered_map<std::uint32_t, std::string> wanted;
+    bool wantUri = false;
+    for (const auto& field : request.fields) {
+        if (field == "uri") wantUri = true;
+        if (auto info = catalogue.find(field)) wanted.emplace(info->id, field);
+    }
+    response.results.reserve(mset.size());
+    for (auto it = mset.begin(); it != mset.end(); ++it) {
+        const std::string data = it.get_document().get_data();
+        auto decoded = decodeDocument(data);
+        if (!decoded) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
+        sdk::SearchResult result;
+        result.uri = sdk::Uri::parse(decoded->uri);
+        for (const auto& [id, value] : decoded->attributes) {
+            auto found = wanted.find(id);
+            // First occurrence wins: the top-level attribute or the first sequence item.
+            if (found != wanted.end()) result.fields.emplace(found->second, std::string(value));
+        }
+        for (const auto& field : request.fields)
+            if (isDimField(field)) result.fields.emplace(field, std::string());
+        if (wantUri) result.fields.emplace("uri", decoded->uri);
+        response.results.push_back(std::move(result));
+    }
+    return response;
+}
+
+XapianSearcher::XapianSearcher(const std::filesystem::path& path, std::size_t maxPooled) : impl_(std::make_unique<Impl>()) {
+    impl_->path = path;
+    impl_->maxPooled = maxPooled;
+}
+
+XapianSearcher::~XapianSearcher() = default;
+
+sdk::QueryResponse XapianSearcher::search(const sdk::QueryRequest& request) {
+    std::unique_ptr<Xapian::Database> db;
+    try {
+        db = impl_->acquire();
+    } catch (const Xapian::DatabaseNotFoundError&) {
+        throw Error(ErrorCode::Unavailable, "The xapian index does not exist yet");
+    } catch (const Xapian::Error& e) {
+        throw Error(ErrorCode::Unavailable, "Cannot open the xapian index: " + e.get_description());
+    }
+    for (int attempt = 1;; ++attempt) {
+        try {
+            db->reopen();
+            auto response = impl_->run(*db, request);
+            impl_->release(std::move(db));
+            return response;
+        } catch (const Xapian::DatabaseModifiedError&) {
+            if (attempt >= kMaxAttempts) throw Error(ErrorCode::Unavailable, "The xapian index changed too fast to read; retry");
+            std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+        } catch (const Xapian::WildcardError&) {
+            impl_->release(std::move(db));
+            throw Error(ErrorCode::InvalidArgument,
+                        "A wildcard expands to more than " + std::to_string(kMaxExpansion) + " distinct values; narrow it");
+        } catch (const sdk::Error&) {
+            impl_->release(std::move(db));
+            throw;
+        } catch (const Xapian::Error& e) {
+            throw Error(ErrorCode::Internal, "The xapian index failed: " + e.get_description());
+        }
+    }
+}
+
+}  // namespace tessera::plugins::xapian

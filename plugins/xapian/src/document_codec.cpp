@@ -49,19 +49,34 @@ void DocumentEncoder::add(std::uint32_t fieldId, std::string_view value) {
     data_.append(value);
 }
 
-std::optional<DecodedDocument> decodeDocument(std::string_view data) {
-    if (data.empty() || data.front() != kVersion) return std::nullopt;
+DocumentReader::DocumentReader(std::string_view data) noexcept {
+    if (data.empty() || data.front() != kVersion) return;
     data.remove_prefix(1);
-    DecodedDocument doc;
-    std::string_view uri;
-    if (!getBytes(data, uri)) return std::nullopt;
-    doc.uri = std::string(uri);
-    while (!data.empty()) {
-        std::uint64_t id = 0;
-        std::string_view value;
-        if (!getVarint(data, id) || id == 0 || id > 0xffffffffu || !getBytes(data, value)) return std::nullopt;
-        doc.attributes.emplace_back(static_cast<std::uint32_t>(id), value);
+    if (!getBytes(data, uri_)) return;
+    rest_ = data;
+    valid_ = true;
+}
+
+bool DocumentReader::next(std::uint32_t& fieldId, std::string_view& value) noexcept {
+    if (!valid_ || rest_.empty()) return false;
+    std::uint64_t id = 0;
+    if (!getVarint(rest_, id) || id == 0 || id > 0xffffffffu || !getBytes(rest_, value)) {
+        valid_ = false;
+        return false;
     }
+    fieldId = static_cast<std::uint32_t>(id);
+    return true;
+}
+
+std::optional<DecodedDocument> decodeDocument(std::string_view data) {
+    DocumentReader reader(data);
+    if (!reader.valid()) return std::nullopt;
+    DecodedDocument doc;
+    doc.uri = std::string(reader.uri());
+    std::uint32_t id = 0;
+    std::string_view value;
+    while (reader.next(id, value)) doc.attributes.emplace_back(id, value);
+    if (!reader.valid()) return std::nullopt;
     return doc;
 }
 

@@ -1,5 +1,6 @@
 #include "tessera/plugins/xapian/query_compiler.hpp"
 
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -42,8 +43,14 @@ Xapian::Query termsQuery(Xapian::Query::op op, const std::vector<std::string>& t
     return Xapian::Query(op, terms.begin(), terms.end(), window);
 }
 
-Xapian::Query rangeSource(Xapian::valueno slot, KeyRange range) {
-    return Xapian::Query((new AnyValueRangeSource(slot, std::move(range)))->release());
+/// Documents with some key of the field in range, from the value slots: Xapian's value range over
+/// the single slot, plus, only for a field some document had several keys for, the packed multi
+/// slot. Costs one step per document having the field.
+Xapian::Query slotRangeQuery(const FieldInfo& info, KeyRange range) {
+    Xapian::Query single = singleValueRangeQuery(singleSlot(info.id), range);
+    if (!info.multiValued) return single;
+    Xapian::Query multi((new AnyValueRangeSource(multiSlot(info.id), std::move(range)))->release());
+    return Xapian::Query(Xapian::Query::OP_OR, single, multi);
 }
 
 std::string trimmed(std::string_view text) {
@@ -124,6 +131,12 @@ bool globMatch(const std::vector<unsigned>& pattern, const std::vector<unsigned>
     return p == pattern.size();
 }
 
+/// Listing one whole-value term and opening its posting list costs about as much as reading
+/// this many slot values: the break-even point between the two ways to answer a key range.
+constexpr std::size_t kSlotValuesPerTerm = 50;
+/// Terms always worth listing, however few documents have the field.
+constexpr std::size_t kMinTermBudget = 100;
+
 void checkExpansion(std::size_t count) {
     if (count > kMaxExpansion)
         throw Error(ErrorCode::InvalidArgument,
@@ -159,15 +172,18 @@ Xapian::Query QueryCompiler::term(const sdk::TermQuery& query) const {
         for (const auto& word : valueWords) terms.push_back(freeTextTerm(word));
         return termsQuery(Xapian::Query::OP_AND, terms);
     }
+    // A field no document has: no term of it exists.
     const auto info = catalogue_.find(query.field);
-    const FieldKind kind = info ? info->kind : FieldKind::Text;
+    if (!info) return Xapian::Query();
+    const FieldKind kind = info->kind;
     std::vector<Xapian::Query> alternatives;
-    alternatives.emplace_back(exactTerm(query.field, normaliseForTerm(kind, value)));
+    const std::string normalised = normaliseForTerm(kind, value);
+    alternatives.emplace_back(exactTerm(info->id, normalised));
     std::vector<std::string> terms;
-    for (const auto& word : valueWords) terms.push_back(wordTerm(query.field, word));
+    for (const auto& word : valueWords) terms.push_back(wordTerm(info->id, word));
     if (!terms.empty()) alternatives.push_back(termsQuery(Xapian::Query::OP_AND, terms));
-    if (info && kind == FieldKind::Numeric) {
-        if (auto key = sortableKey(kind, value)) alternatives.push_back(rangeSource(info->id, KeyRange{key, key, true, true}));
+    if (kind == FieldKind::Numeric) {
+        if (auto key = sortableKey(kind, value)) alternatives.push_back(keyRange(*info, KeyRange{key, key, true, true}));
     }
     return anyOf(alternatives);
 }
@@ -183,23 +199,29 @@ Xapian::Query QueryCompiler::phrase(const sdk::PhraseQuery& query) const {
         return termsQuery(Xapian::Query::OP_PHRASE, terms, window);
     }
     const auto info = catalogue_.find(query.field);
-    const FieldKind kind = info ? info->kind : FieldKind::Text;
-    for (const auto& word : phraseWords) terms.push_back(wordTerm(query.field, word));
+    if (!info) return Xapian::Query();
+    const FieldKind kind = info->kind;
+    for (const auto& word : phraseWords) terms.push_back(wordTerm(info->id, word));
     std::vector<Xapian::Query> alternatives;
-    alternatives.emplace_back(exactTerm(query.field, normaliseForTerm(kind, value)));
+    alternatives.emplace_back(exactTerm(info->id, normaliseForTerm(kind, value)));
     alternatives.push_back(termsQuery(Xapian::Query::OP_PHRASE, terms, window));
     return anyOf(alternatives);
 }
 
 Xapian::Query QueryCompiler::wildcard(const sdk::WildcardQuery& query) const {
     const Pattern pattern = parsePattern(query.pattern);
+    std::optional<FieldInfo> info;
+    if (!query.field.empty()) {
+        info = catalogue_.find(query.field);
+        if (!info) return Xapian::Query();
+    }
     if (pattern.onlyStars) {
-        if (query.field.empty()) return matchAll();
-        return Xapian::Query(presenceTerm(query.field));
+        if (!info) return matchAll();
+        return Xapian::Query(presenceTerm(info->id));
     }
     std::vector<std::string> prefixes;
-    if (query.field.empty()) prefixes.emplace_back();
-    else prefixes = {exactPrefix(query.field), wordPrefix(query.field)};
+    if (!info) prefixes.emplace_back();
+    else prefixes = {exactPrefix(info->id), wordPrefix(info->id)};
 
     if (pattern.trailingStarOnly) {
         std::vector<Xapian::Query> parts;
@@ -251,12 +273,14 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query) const {
         return key;
     };
     KeyRange keyRange{bound(query.lower), bound(query.upper), query.includeLower, query.includeUpper};
-    if (hasSlot(info->kind)) return rangeSource(info->id, std::move(keyRange));
+    if (hasSlot(info->kind)) return this->keyRange(*info, std::move(keyRange));
 
     // Text: the field's distinct whole values in range, in term order (which is byte order).
-    const std::string prefix = exactPrefix(query.field);
+    const std::string prefix = exactPrefix(info->id);
     std::vector<std::string> matches;
-    for (auto it = db_.allterms_begin(prefix + keyRange.lower.value_or("")); it != db_.allterms_end(prefix); ++it) {
+    auto it = db_.allterms_begin(prefix);
+    if (keyRange.lower) it.skip_to(prefix + *keyRange.lower);
+    for (; it != db_.allterms_end(prefix); ++it) {
         const std::string& term = *it;
         std::string_view value = std::string_view(term).substr(prefix.size());
         if (isHashedTerm(term)) value.remove_suffix(17);
@@ -266,6 +290,36 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query) const {
         checkExpansion(matches.size());
     }
     return termsQuery(Xapian::Query::OP_SYNONYM, matches);
+}
+
+Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range) const {
+    if (auto terms = termsInKeyRange(info, range)) return termsQuery(Xapian::Query::OP_OR, *terms);
+    return slotRangeQuery(info, std::move(range));
+}
+
+std::optional<std::vector<std::string>> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range) const {
+    // The whole-value terms hold the same values as the slots, one term per distinct value, and a
+    // term's text gives back its key. When few distinct values are listed, OR-ing their terms
+    // visits only the matching documents; when many are, scanning the slots is cheaper.
+    Xapian::doccount withValue = db_.get_value_freq(singleSlot(info.id));
+    if (info.multiValued) withValue += db_.get_value_freq(multiSlot(info.id));
+    const std::size_t budget = std::max<std::size_t>(kMinTermBudget, withValue / kSlotValuesPerTerm);
+    // Date and date-time terms are their keys, so term order is key order: list only the range.
+    const bool ordered = info.kind == FieldKind::Date || info.kind == FieldKind::DateTime;
+    const std::string prefix = exactPrefix(info.id);
+    std::vector<std::string> matches;
+    std::size_t listed = 0;
+    auto it = db_.allterms_begin(prefix);
+    if (ordered && range.lower) it.skip_to(prefix + *range.lower);
+    for (; it != db_.allterms_end(prefix); ++it) {
+        if (++listed > budget) return std::nullopt;
+        const std::string& term = *it;
+        if (isHashedTerm(term)) return std::nullopt;  // its value, hence its key, is not all there
+        const std::string_view text = std::string_view(term).substr(prefix.size());
+        if (ordered && range.upper && text > *range.upper) break;
+        if (auto key = sortableKey(info.kind, text); key && range.contains(*key)) matches.push_back(term);
+    }
+    return matches;
 }
 
 Xapian::Query QueryCompiler::boolean(const sdk::BooleanQuery& query, std::size_t depth) const {

@@ -157,25 +157,34 @@ std::string idTerm(std::string_view uri) {
     return bounded(std::move(term), 1);
 }
 
-std::string presenceTerm(std::string_view keyword) { return bounded(prefixed('P', keyword, false), 1); }
-std::string exactPrefix(std::string_view keyword) { return prefixed('X', keyword, true); }
-std::string wordPrefix(std::string_view keyword) { return prefixed('W', keyword, true); }
+std::string presenceTerm(std::string_view field) { return bounded(prefixed('P', field, false), 1); }
+std::string exactPrefix(std::string_view field) { return prefixed('X', field, true); }
+std::string wordPrefix(std::string_view field) { return prefixed('W', field, true); }
 
-std::string exactTerm(std::string_view keyword, std::string_view loweredValue) {
-    std::string term = exactPrefix(keyword);
+std::string exactTerm(std::string_view field, std::string_view loweredValue) {
+    std::string term = exactPrefix(field);
     const std::size_t prefixBytes = term.size();
     term.append(loweredValue);
     return bounded(std::move(term), prefixBytes);
 }
 
-std::string wordTerm(std::string_view keyword, std::string_view word) {
-    std::string term = wordPrefix(keyword);
+std::string wordTerm(std::string_view field, std::string_view word) {
+    std::string term = wordPrefix(field);
     const std::size_t prefixBytes = term.size();
     term.append(word);
     return bounded(std::move(term), prefixBytes);
 }
 
 std::string freeTextTerm(std::string_view word) { return bounded(std::string(word), 0); }
+
+std::string fieldCode(std::uint32_t fieldId) { return std::to_string(fieldId); }
+std::string presenceTerm(std::uint32_t fieldId) { return presenceTerm(fieldCode(fieldId)); }
+std::string exactPrefix(std::uint32_t fieldId) { return exactPrefix(fieldCode(fieldId)); }
+std::string wordPrefix(std::uint32_t fieldId) { return wordPrefix(fieldCode(fieldId)); }
+std::string exactTerm(std::uint32_t fieldId, std::string_view loweredValue) {
+    return exactTerm(fieldCode(fieldId), loweredValue);
+}
+std::string wordTerm(std::uint32_t fieldId, std::string_view word) { return wordTerm(fieldCode(fieldId), word); }
 
 bool isHashedTerm(std::string_view term) noexcept {
     if (term.size() < kHashSuffixBytes || term[term.size() - kHashSuffixBytes] != kHashMarker) return false;

@@ -4,6 +4,38 @@
 
 namespace tessera::plugins::xapian {
 
+std::string_view slotKey(std::string_view key) noexcept { return key.substr(0, kMaxSlotKeyBytes); }
+
+std::optional<std::string> greatestKeyBelow(std::string_view key) {
+    key = slotKey(key);
+    if (key.empty()) return std::nullopt;
+    std::string below(key.substr(0, key.size() - 1));
+    const auto last = static_cast<unsigned char>(key.back());
+    // Keys below "...\0" are exactly those up to its prefix; otherwise lower the last byte and
+    // pad with the greatest bytes to the longest key length.
+    if (last == 0) return below;
+    below.push_back(static_cast<char>(last - 1));
+    below.append(kMaxSlotKeyBytes - below.size(), '\xff');
+    return below;
+}
+
+Xapian::Query singleValueRangeQuery(Xapian::valueno slot, const KeyRange& range) {
+    // Xapian takes a document without a value as having the empty one, which an open lower
+    // end would match: the least real key is one zero byte (keys are never empty).
+    std::string lower(1, '\0');
+    if (range.lower) {
+        lower = std::string(slotKey(*range.lower));
+        // The least key above `k` is `k` followed by a zero byte.
+        if (!range.includeLower) lower.push_back('\0');
+    }
+    if (!range.upper) return Xapian::Query(Xapian::Query::OP_VALUE_GE, slot, lower);
+    std::optional<std::string> upper;
+    if (range.includeUpper) upper = std::string(slotKey(*range.upper));
+    else upper = greatestKeyBelow(*range.upper);
+    if (!upper || lower > *upper) return Xapian::Query();
+    return Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lower, *upper);
+}
+
 void appendSlotKey(std::string& packed, std::string_view key) {
     if (key.size() > kMaxSlotKeyBytes) key = key.substr(0, kMaxSlotKeyBytes);
     packed.push_back(static_cast<char>(static_cast<unsigned char>(key.size())));

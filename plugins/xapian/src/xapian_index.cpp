@@ -1,6 +1,7 @@
 #include "tessera/plugins/xapian/xapian_index.hpp"
 
-#include <map>
+#include <algorithm>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -58,62 +59,81 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     const std::string& uri = item.uri.str();
     if (uri.empty()) throw Error(ErrorCode::InvalidArgument, "Index item without a URI");
 
-    struct Attribute {
-        std::string keyword;
-        std::string vr;
-        std::string value;
-    };
-    std::vector<Attribute> attributes;
-    attributes.reserve(128);
-    item.object->forEachAttribute([&](const sdk::DicomAttribute& a) { attributes.push_back({a.keyword, a.vr, a.value}); });
-
-    std::vector<std::optional<FieldInfo>> infos;
-    infos.reserve(attributes.size());
-    std::vector<std::pair<std::string, std::string>> newEntries;
-    for (const auto& a : attributes) infos.push_back(catalogue.findOrAdd(a.keyword, a.vr, newEntries));
-    if (!newEntries.empty()) {
-        std::lock_guard lock(pendingMutex);
-        for (auto& entry : newEntries) pendingMetadata.push_back(std::move(entry));
-    }
-
     BuiltDocument built;
     built.idTerm = idTerm(uri);
     Xapian::Document& doc = built.document;
     doc.add_boolean_term(built.idTerm);
     DocumentEncoder encoder(uri);
-    std::map<Xapian::valueno, std::string> slots;
+    // Catalogue entries made for this document are published whatever happens next: the
+    // catalogue already holds them, so they must reach the database.
+    struct Publisher {
+        Impl& impl;
+        std::vector<std::pair<std::string, std::string>> entries;
+        ~Publisher() {
+            if (entries.empty()) return;
+            try {
+                std::lock_guard lock(impl.pendingMutex);
+                for (auto& entry : entries) impl.pendingMetadata.push_back(std::move(entry));
+            } catch (...) {
+                // Out of memory: nothing better to do than to go on.
+            }
+        }
+    } publisher{*this, {}};
+    auto& newEntries = publisher.entries;
+    // Range keys by field id, grouped after the walk into single or packed slots.
+    std::vector<std::pair<std::uint32_t, std::string>> keys;
+    keys.reserve(64);
     Xapian::termpos position = 1;
 
-    for (std::size_t i = 0; i < attributes.size(); ++i) {
-        const auto& info = infos[i];
-        if (!info) continue;  // keyword too long to catalogue
-        const Attribute& a = attributes[i];
+    // One pass over the view, terms built straight from its values (no copy of the object).
+    item.object->forEachAttribute([&](const sdk::DicomAttribute& a) {
+        const auto info = catalogue.findOrAdd(a.keyword, a.vr, newEntries);
+        if (!info) return;  // keyword too long to catalogue
         encoder.add(info->id, a.value);
-        doc.add_boolean_term(presenceTerm(a.keyword));
+        const std::string code = fieldCode(info->id);
+        doc.add_boolean_term(presenceTerm(code));
         const bool freeText = isFreeTextVr(a.vr);
+        const bool slotted = hasSlot(info->kind);
         for (const std::string& component : splitValues(lowerCase(a.value))) {
             const std::string normalised = normaliseForTerm(info->kind, component);
-            doc.add_boolean_term(exactTerm(a.keyword, normalised));
-            if (hasSlot(info->kind)) {
-                if (auto key = sortableKey(info->kind, component)) appendSlotKey(slots[info->id], *key);
+            doc.add_boolean_term(exactTerm(code, normalised));
+            if (slotted) {
+                if (auto key = sortableKey(info->kind, component)) keys.emplace_back(info->id, std::move(*key));
             }
             const std::vector<std::string> valueWords = words(component);
             if (valueWords.size() > 1) {
                 // Positional, so that phrases can require adjacency and order.
                 for (std::size_t w = 0; w < valueWords.size(); ++w) {
                     const auto pos = position + static_cast<Xapian::termpos>(w);
-                    doc.add_posting(wordTerm(a.keyword, valueWords[w]), pos, 0);
+                    doc.add_posting(wordTerm(code, valueWords[w]), pos, 0);
                     if (freeText) doc.add_posting(freeTextTerm(valueWords[w]), pos, 0);
                 }
                 position += static_cast<Xapian::termpos>(valueWords.size()) + kValueGap;
             } else if (valueWords.size() == 1) {
                 // A single word equal to the whole value is already the exact term.
-                if (valueWords.front() != normalised) doc.add_boolean_term(wordTerm(a.keyword, valueWords.front()));
+                if (valueWords.front() != normalised) doc.add_boolean_term(wordTerm(code, valueWords.front()));
                 if (freeText) doc.add_boolean_term(freeTextTerm(valueWords.front()));
             }
         }
+    });
+
+    // One key: the field's single slot, as is. Several: packed in its multi slot, and the
+    // catalogue learns (before this document is written) that queries must look there too.
+    std::stable_sort(keys.begin(), keys.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (std::size_t i = 0; i < keys.size();) {
+        std::size_t j = i + 1;
+        while (j < keys.size() && keys[j].first == keys[i].first) ++j;
+        const std::uint32_t id = keys[i].first;
+        if (j - i == 1) {
+            doc.add_value(singleSlot(id), std::string(slotKey(keys[i].second)));
+        } else {
+            std::string packed;
+            for (std::size_t k = i; k < j; ++k) appendSlotKey(packed, keys[k].second);
+            doc.add_value(multiSlot(id), packed);
+            catalogue.markMultiValued(id, newEntries);
+        }
+        i = j;
     }
-    for (auto& [slot, packed] : slots) doc.add_value(slot, packed);
     doc.set_data(encoder.data());
     return built;
 }
@@ -143,9 +163,21 @@ XapianIndex::XapianIndex(const std::filesystem::path& path, XapianIndexOptions o
     if (ec) throw Error(ErrorCode::Unavailable, "Cannot create the index directory: " + ec.message());
     try {
         impl_->db = Xapian::WritableDatabase(path.string(), Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
+        const std::string format = impl_->db.get_metadata(std::string(kFormatMetadataKey));
+        if (format != kFormatVersion) {
+            const bool empty = impl_->db.get_doccount() == 0 &&
+                               impl_->db.metadata_keys_begin() == impl_->db.metadata_keys_end();
+            if (!empty) {
+                impl_->db.close();
+                throw Error(ErrorCode::Unavailable,
+                            "The xapian index at " + path.string() + " has layout '" + format + "', this plugin reads '" +
+                                std::string(kFormatVersion) + "': remove that directory and re-index");
+            }
+            impl_->db.set_metadata(std::string(kFormatMetadataKey), std::string(kFormatVersion));
+        }
         impl_->catalogue.load(impl_->db);
         // A fresh database gets a first commit so that readers can open it straight away.
-        if (impl_->db.get_revision() == 0) impl_->db.commit();
+        if (impl_->db.get_revision() == 0 || format != kFormatVersion) impl_->db.commit();
     } catch (const Xapian::DatabaseLockError&) {
         throw Error(ErrorCode::Unavailable, "The xapian index is in use by another writer");
     } catch (const Xapian::DatabaseCorruptError& e) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -81,6 +82,9 @@ struct XapianSearcher::Impl {
         if (catalogueLoaded.load() && revision <= catalogueRevision.load()) return;
         std::lock_guard lock(catalogueLoadMutex);
         if (catalogueLoaded.load() && revision <= catalogueRevision.load()) return;
+        // An index of another layout would be misread: refuse it (the writer refuses it too).
+        if (db.get_metadata(std::string(kFormatMetadataKey)) != kFormatVersion && db.get_doccount() != 0)
+            throw Error(ErrorCode::Unavailable, "The xapian index has another layout than this plugin reads; re-index");
         catalogue.load(db);
         catalogueRevision.store(revision);
         catalogueLoaded.store(true);
@@ -99,38 +103,67 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
     enquire.set_weighting_scheme(Xapian::BoolWeight());
     enquire.set_docid_order(Xapian::Enquire::ASCENDING);
     const Xapian::doccount docCount = db.get_doccount();
-    // Xapian's count is exact when it is asked to check at least every document.
     const auto offset = static_cast<Xapian::doccount>(std::min<std::size_t>(request.offset, docCount));
     const auto limit = static_cast<Xapian::doccount>(std::min<std::size_t>(request.limit.value_or(docCount), docCount));
-    // Everything matches `*:*`: its total is the document count, no need to count the matches.
-    const bool matchAll = std::holds_alternative<sdk::MatchAllQuery>(request.query);
-    const Xapian::MSet mset = enquire.get_mset(offset, limit, matchAll ? 0 : docCount);
 
     sdk::QueryResponse response;
-    response.total = matchAll ? docCount : mset.get_matches_estimated();
-
-    // Requested keywords by field id, resolved once per query.
-    std::unordered_map<std::uint32_t, std::string> wanted;
-    bool wantUri = false;
-    for (const auto& field : request.fields) {
-        if (field == "uri") wantUri = true;
-        if (auto info = catalogue.find(field)) wanted.emplace(info->id, field);
+    // First ask only for the page: Xapian stops once it has it, and often knows the exact total
+    // without visiting every match (one term: its frequency; a value range covering a slot's
+    // bounds; a query it ran to the end). Only when its bounds still differ is every match
+    // counted, in a second pass asked to check at least every document (exact by construction).
+    // Everything matches `*:*`: its total is the document count.
+    Xapian::MSet mset = enquire.get_mset(offset, limit);
+    if (std::holds_alternative<sdk::MatchAllQuery>(request.query)) {
+        response.total = docCount;
+    } else if (mset.get_matches_lower_bound() == mset.get_matches_upper_bound()) {
+        response.total = mset.get_matches_lower_bound();
+    } else {
+        mset = enquire.get_mset(offset, limit, docCount);
+        response.total = mset.get_matches_estimated();
     }
+
+    // Requested keywords by field id, resolved once per query; `*` alone asks for every stored
+    // attribute, named through the catalogue (each id looked up once).
+    const bool everything = request.fields.size() == 1 && request.fields.front() == "*";
+    std::vector<const std::string*> wantedById;
+    std::vector<std::optional<std::string>> everyName;
+    std::vector<const std::string*> dimDefaults;
+    bool wantUri = false;
+    if (!everything) {
+        for (const auto& field : request.fields) {
+            if (field == "uri") wantUri = true;
+            if (isDimField(field)) dimDefaults.push_back(&field);
+            if (auto info = catalogue.find(field)) {
+                if (wantedById.size() <= info->id) wantedById.resize(info->id + 1, nullptr);
+                if (wantedById[info->id] == nullptr) wantedById[info->id] = &field;
+            }
+        }
+    }
+    auto nameOf = [&](std::uint32_t id) -> const std::string* {
+        if (everything) {
+            if (everyName.size() <= id) everyName.resize(id + 1);
+            if (!everyName[id]) everyName[id] = catalogue.keywordOf(id).value_or(std::string());
+            return everyName[id]->empty() ? nullptr : &*everyName[id];
+        }
+        return id < wantedById.size() ? wantedById[id] : nullptr;
+    };
+
     response.results.reserve(mset.size());
     for (auto it = mset.begin(); it != mset.end(); ++it) {
         const std::string data = it.get_document().get_data();
-        auto decoded = decodeDocument(data);
-        if (!decoded) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
+        DocumentReader reader(data);
+        if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;
-        result.uri = sdk::Uri::parse(decoded->uri);
-        for (const auto& [id, value] : decoded->attributes) {
-            auto found = wanted.find(id);
+        result.uri = sdk::Uri::parse(reader.uri());
+        std::uint32_t id = 0;
+        std::string_view value;
+        while (reader.next(id, value)) {
             // First occurrence wins: the top-level attribute or the first sequence item.
-            if (found != wanted.end()) result.fields.emplace(found->second, std::string(value));
+            if (const std::string* name = nameOf(id)) result.fields.try_emplace(*name, value);
         }
-        for (const auto& field : request.fields)
-            if (isDimField(field)) result.fields.emplace(field, std::string());
-        if (wantUri) result.fields.emplace("uri", decoded->uri);
+        if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
+        for (const std::string* field : dimDefaults) result.fields.try_emplace(*field);
+        if (wantUri) result.fields.try_emplace("uri", reader.uri());
         response.results.push_back(std::move(result));
     }
     return response;

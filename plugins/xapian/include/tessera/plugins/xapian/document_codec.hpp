@@ -33,4 +33,23 @@ struct DecodedDocument {
 /// The string_views point into `data`.
 std::optional<DecodedDocument> decodeDocument(std::string_view data);
 
+/// Walks data written by DocumentEncoder without copying or allocating (what a search does for
+/// every hit). The views point into `data`, which must outlive the reader.
+class DocumentReader {
+public:
+    explicit DocumentReader(std::string_view data) noexcept;
+
+    /// False when the header is damaged or of another version.
+    bool valid() const noexcept { return valid_; }
+    std::string_view uri() const noexcept { return uri_; }
+
+    /// The next attribute; false at the end or at damage (then valid() turns false).
+    bool next(std::uint32_t& fieldId, std::string_view& value) noexcept;
+
+private:
+    std::string_view rest_;
+    std::string_view uri_;
+    bool valid_ = false;
+};
+
 }  // namespace tessera::plugins::xapian

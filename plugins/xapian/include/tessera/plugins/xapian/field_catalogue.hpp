@@ -1,14 +1,20 @@
 #pragma once
 // The catalogue of indexed fields: every attribute keyword the index has seen, with a small
-// stable number and the kind of value it holds. The number is the field's Xapian value slot and
-// its code in the stored document data (so a document stores `17` instead of
+// stable number, the kind of value it holds and whether some document has held several range
+// keys for it. The number names the field in terms (`X17#ct`), picks its value slots and is its
+// code in the stored document data (so a document stores `17` instead of
 // `ReferencedImageSequence_ReferencedSOPInstanceUID` for every attribute). The kind decides how
 // ranges compare: numbers by value, dates and times as normalised text, text lexically.
 //
-// The catalogue is persisted as database metadata (`f:<keyword>` -> `<id>:<kind>`), written in
-// the same transaction as the documents that use it, so a reader that sees a document also sees
-// its fields. Entries are never removed or renumbered: a newer catalogue is valid for older
-// revisions.
+// Multi-valuedness decides how ranges run: while every document has at most one key for a
+// field, ranges use Xapian's own value range over a plain slot (with its bounds statistics);
+// once one document has several (a `\` multi-value, repeated sequence items), that document's
+// keys go to a packed slot searched key by key, and queries look in both.
+//
+// The catalogue is persisted as database metadata (`f:<keyword>` -> `<id>:<kind>`, plus `:m`
+// once multi-valued), written in the same transaction as the documents that use it, so a reader
+// that sees a document also sees its fields and flags. Entries are never removed or renumbered
+// and a flag is never cleared: a newer catalogue is valid for older revisions.
 //
 // Thread-safety: every method may be called concurrently.
 
@@ -43,9 +49,16 @@ FieldKind kindForVr(std::string_view vr) noexcept;
 bool hasSlot(FieldKind kind) noexcept;
 
 struct FieldInfo {
-    std::uint32_t id = 0;  ///< >= 1; also the Xapian value slot
+    std::uint32_t id = 0;  ///< >= 1
     FieldKind kind = FieldKind::Text;
+    bool multiValued = false;  ///< some document has (had) several range keys for this field
 };
+
+/// Database metadata naming the index layout (term scheme, slots, catalogue, document data), so
+/// that an index written by another layout is refused instead of misread. Layout 2: field ids in
+/// terms, single and multi value slots. (Layout 1, keywords in terms, had no marker.)
+inline constexpr std::string_view kFormatMetadataKey = "tessera:format";
+inline constexpr std::string_view kFormatVersion = "2";
 
 /// Longest keyword the catalogue takes (metadata keys and terms have byte limits). Longer ones
 /// (deeply nested private sequences) are stored nowhere and not searchable.
@@ -64,6 +77,11 @@ public:
     /// nullopt for a keyword longer than kMaxKeywordBytes or empty.
     std::optional<FieldInfo> findOrAdd(std::string_view keyword, std::string_view vr,
                                        std::vector<std::pair<std::string, std::string>>& newEntries);
+
+    /// Flags the field as multi-valued. When that is news, its updated metadata entry is appended
+    /// to `newEntries` (to be written before any document that relies on it). Unknown ids are
+    /// ignored.
+    void markMultiValued(std::uint32_t id, std::vector<std::pair<std::string, std::string>>& newEntries);
 
     /// Replaces the contents with the entries persisted in `db`.
     void load(const Xapian::Database& db);

@@ -15,18 +15,24 @@
 //                        `?` one character). Expansion is capped at kMaxExpansion terms; more is
 //                        an InvalidArgument error, never a silently partial answer.
 //  - RangeQuery          numeric/date/time fields: any value in range, by number or normalised
-//                        text (value slots). Text fields: the whole values in range, lexically
-//                        (term expansion, capped like wildcards). Unknown field: nothing.
+//                        text: the field's whole-value terms whose key is in range when few
+//                        enough are listed, else the value slots (value_range_source.hpp).
+//                        Text fields: the whole values in range, lexically (term expansion,
+//                        capped like wildcards). Unknown field: nothing.
 //  - BooleanQuery        Must -> AND; Should -> OR (ignored when there are Musts); MustNot ->
 //                        AND_NOT; only MustNot -> everything AND_NOT them; empty -> nothing.
 //
 // Thread-safety: one compiler per query; the database handle must not be used concurrently.
 
 #include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <xapian.h>
 
 #include "tessera/plugins/xapian/field_catalogue.hpp"
+#include "tessera/plugins/xapian/value_range_source.hpp"
 #include "tessera/sdk/query_ast.hpp"
 
 namespace tessera::plugins::xapian {
@@ -49,6 +55,11 @@ private:
     Xapian::Query wildcard(const sdk::WildcardQuery& query) const;
     Xapian::Query range(const sdk::RangeQuery& query) const;
     Xapian::Query boolean(const sdk::BooleanQuery& query, std::size_t depth) const;
+    /// Documents with a key of a slotted field in range, by whichever way is cheaper.
+    Xapian::Query keyRange(const FieldInfo& info, KeyRange range) const;
+    /// The field's whole-value terms whose key is in range; nullopt when there are too many to
+    /// list (or a term too long to read back a key from) and the value slots should be scanned.
+    std::optional<std::vector<std::string>> termsInKeyRange(const FieldInfo& info, const KeyRange& range) const;
 
     const Xapian::Database& db_;
     const FieldCatalogue& catalogue_;

@@ -5,18 +5,23 @@
 // Term families (prefixes are upper-case ASCII; free-text words, lower-cased, never start with
 // one):
 //   Q<uri>                 the document's unique id (one document per URI)
-//   P<keyword>             the attribute is present in the object (`Field:*`)
-//   X<keyword>#<value>     one whole value (each `\`-separated value of a multi-valued one),
+//   P<field>               the attribute is present in the object (`Field:*`)
+//   X<field>#<value>       one whole value (each `\`-separated value of a multi-valued one),
 //                          lower-cased; dates and times normalised
-//   W<keyword>#<word>      one word of a value that has several words (or whose single word
+//   W<field>#<word>        one word of a value that has several words (or whose single word
 //                          differs from the whole value); positional, for phrases
 //   <word>                 a free-text word of a text value, positional
+// The index names a field by its catalogue id in decimal (`X17#ct`, not `XPatientID#ct`): terms
+// are compared, copied and stored hundreds of times per document, and the keyword would be most
+// of their bytes. The functions taking a string accept any field code; the index and the query
+// compiler use only the id overloads.
 // A term that would exceed Xapian's key limit keeps its first kTruncatedValueBytes bytes and
 // ends with "\x01" + 16 hex digits of a 64-bit FNV-1a hash of the whole text, so exact matching
 // stays exact; such terms are skipped by glob and text-range expansion.
 //
 // Thread-safety: pure functions.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,12 +48,20 @@ std::vector<std::string> splitValues(std::string_view value);
 std::vector<std::string> words(std::string_view text);
 
 std::string idTerm(std::string_view uri);
-std::string presenceTerm(std::string_view keyword);
-std::string exactPrefix(std::string_view keyword);
-std::string wordPrefix(std::string_view keyword);
-std::string exactTerm(std::string_view keyword, std::string_view loweredValue);
-std::string wordTerm(std::string_view keyword, std::string_view word);
+std::string presenceTerm(std::string_view field);
+std::string exactPrefix(std::string_view field);
+std::string wordPrefix(std::string_view field);
+std::string exactTerm(std::string_view field, std::string_view loweredValue);
+std::string wordTerm(std::string_view field, std::string_view word);
 std::string freeTextTerm(std::string_view word);
+
+/// The field code of a catalogue id ("17").
+std::string fieldCode(std::uint32_t fieldId);
+std::string presenceTerm(std::uint32_t fieldId);
+std::string exactPrefix(std::uint32_t fieldId);
+std::string wordPrefix(std::uint32_t fieldId);
+std::string exactTerm(std::uint32_t fieldId, std::string_view loweredValue);
+std::string wordTerm(std::uint32_t fieldId, std::string_view word);
 
 /// True for a term built with a hash because its text was too long.
 bool isHashedTerm(std::string_view term) noexcept;

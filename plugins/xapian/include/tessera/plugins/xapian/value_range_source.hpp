@@ -1,14 +1,20 @@
 #pragma once
-// A posting source over one value slot that matches documents where ANY of the values packed in
-// the slot lies in a range. A slot holds every value of its field in the document (each value of
-// a multi-valued attribute and of every sequence item), so `Field:[a TO b]` means "some value is
-// in range", which Xapian's built-in single-value OP_VALUE_RANGE cannot express.
+// Range matching over value slots. `Field:[a TO b]` means "some value of the field is in range".
 //
-// Slot format: for each value, one length byte then the value's sortable key (keys are at most
-// kMaxSlotKeyBytes long).
+// Each field with range keys (numbers, dates, times) has two slots. A document with exactly one
+// key for the field keeps it as is in the field's single slot, where Xapian's own
+// OP_VALUE_RANGE (which reads the slot's bounds statistics first) matches it. A document with
+// several keys (each value of a multi-valued attribute and of every sequence item) keeps them
+// packed in the field's multi slot, where AnyValueRangeSource matches documents having ANY key
+// in range, which OP_VALUE_RANGE cannot express. The FieldCatalogue records which fields ever
+// had a multi-valued document, so that queries on the others skip the slow path entirely.
 //
-// Thread-safety: one instance per query; clone() gives each match its own.
+// Packed format: for each key, one length byte then the key. Keys in both slots are cut to
+// kMaxSlotKeyBytes.
+//
+// Thread-safety: pure functions; one source instance per query, clone() gives each match its own.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,8 +25,21 @@ namespace tessera::plugins::xapian {
 
 inline constexpr std::size_t kMaxSlotKeyBytes = 255;
 
+/// The slot holding the key of documents with one key for the field.
+constexpr Xapian::valueno singleSlot(std::uint32_t fieldId) noexcept { return 2 * fieldId; }
+/// The slot holding the packed keys of documents with several keys for the field.
+constexpr Xapian::valueno multiSlot(std::uint32_t fieldId) noexcept { return 2 * fieldId + 1; }
+
+/// A key as stored in a single slot (cut to kMaxSlotKeyBytes, like packed keys).
+std::string_view slotKey(std::string_view key) noexcept;
+
 /// Appends one key to a packed slot value (keys longer than kMaxSlotKeyBytes are truncated).
 void appendSlotKey(std::string& packed, std::string_view key);
+
+/// The greatest slot key (at most kMaxSlotKeyBytes long) that is less than `key`, which turns an
+/// exclusive upper bound into the inclusive one OP_VALUE_RANGE takes. nullopt when no key is
+/// less than `key` (it is empty).
+std::optional<std::string> greatestKeyBelow(std::string_view key);
 
 struct KeyRange {
     std::optional<std::string> lower;  ///< nullopt = open
@@ -32,6 +51,9 @@ struct KeyRange {
     /// True when some packed key is in the range.
     bool containsAny(std::string_view packed) const noexcept;
 };
+
+/// Documents whose single-slot key is in `range` (Xapian's OP_VALUE_RANGE / GE / LE).
+Xapian::Query singleValueRangeQuery(Xapian::valueno slot, const KeyRange& range);
 
 class AnyValueRangeSource : public Xapian::ValuePostingSource {
 public:

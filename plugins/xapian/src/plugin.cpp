@@ -1,6 +1,6 @@
 // The loadable `xapian` plugin set: one provider, `xapian`, that indexes and answers queries.
 // Settings: `path` (database directory; default <data directory>/index), `commitEvery`
-// (documents between automatic commits; default 5000).
+// (documents between automatic commits; default 2000).
 
 #include <charconv>
 #include <memory>

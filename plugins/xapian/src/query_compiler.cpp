@@ -1,5 +1,6 @@
 #include "tessera/plugins/xapian/query_compiler.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -149,6 +150,14 @@ QueryCompiler::QueryCompiler(const Xapian::Database& db, const FieldCatalogue& c
 
 Xapian::Query QueryCompiler::compile(const sdk::QueryNode& node) const { return compileNode(node, 0); }
 
+CompiledQuery QueryCompiler::compileCounted(const sdk::QueryNode& node) const {
+    CompiledQuery compiled;
+    if (const auto* termQuery = std::get_if<sdk::TermQuery>(&node)) compiled.query = term(*termQuery, &compiled.total);
+    else if (const auto* rangeQuery = std::get_if<sdk::RangeQuery>(&node)) compiled.query = range(*rangeQuery, &compiled.total);
+    else compiled.query = compile(node);
+    return compiled;
+}
+
 Xapian::Query QueryCompiler::compileNode(const sdk::QueryNode& node, std::size_t depth) const {
     if (depth > kMaxDepth) throw Error(ErrorCode::InvalidArgument, "The query is nested too deeply");
     return std::visit(
@@ -164,7 +173,7 @@ Xapian::Query QueryCompiler::compileNode(const sdk::QueryNode& node, std::size_t
         node);
 }
 
-Xapian::Query QueryCompiler::term(const sdk::TermQuery& query) const {
+Xapian::Query QueryCompiler::term(const sdk::TermQuery& query, std::optional<Xapian::doccount>* total) const {
     const std::string value = lowerCase(trimmed(query.value));
     const std::vector<std::string> valueWords = words(value);
     if (query.field.empty()) {
@@ -183,7 +192,15 @@ Xapian::Query QueryCompiler::term(const sdk::TermQuery& query) const {
     for (const auto& word : valueWords) terms.push_back(wordTerm(info->id, word));
     if (!terms.empty()) alternatives.push_back(termsQuery(Xapian::Query::OP_AND, terms));
     if (kind == FieldKind::Numeric) {
-        if (auto key = sortableKey(kind, value)) alternatives.push_back(keyRange(*info, KeyRange{key, key, true, true}));
+        if (auto key = sortableKey(kind, value)) {
+            std::optional<Xapian::doccount> equalTotal;
+            alternatives.push_back(keyRange(*info, KeyRange{key, key, true, true}, total ? &equalTotal : nullptr));
+            // The exact term is one of the equal-key terms; if the words match nothing either,
+            // the equal-key count is the answer.
+            if (total && equalTotal &&
+                (terms.empty() || std::any_of(terms.begin(), terms.end(), [&](const std::string& t) { return !db_.term_exists(t); })))
+                *total = equalTotal;
+        }
     }
     return anyOf(alternatives);
 }
@@ -256,7 +273,7 @@ Xapian::Query QueryCompiler::wildcard(const sdk::WildcardQuery& query) const {
     return termsQuery(Xapian::Query::OP_SYNONYM, matches);
 }
 
-Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query) const {
+Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query, std::optional<Xapian::doccount>* total) const {
     if (query.field.empty()) throw Error(ErrorCode::InvalidArgument, "A range needs a field");
     const auto info = catalogue_.find(query.field);
     if (!info) return Xapian::Query();  // no object has this attribute
@@ -273,7 +290,7 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query) const {
         return key;
     };
     KeyRange keyRange{bound(query.lower), bound(query.upper), query.includeLower, query.includeUpper};
-    if (hasSlot(info->kind)) return this->keyRange(*info, std::move(keyRange));
+    if (hasSlot(info->kind)) return this->keyRange(*info, std::move(keyRange), total);
 
     // Text: the field's distinct whole values in range, in term order (which is byte order).
     const std::string prefix = exactPrefix(info->id);
@@ -292,12 +309,22 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query) const {
     return termsQuery(Xapian::Query::OP_SYNONYM, matches);
 }
 
-Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range) const {
-    if (auto terms = termsInKeyRange(info, range)) return termsQuery(Xapian::Query::OP_OR, *terms);
+Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const {
+    if (auto listed = termsInKeyRange(info, range)) {
+        // One key per document: the terms are disjoint and their frequencies add up.
+        if (total && !info.multiValued) *total = listed->frequencySum;
+        return termsQuery(Xapian::Query::OP_OR, listed->terms);
+    }
     return slotRangeQuery(info, std::move(range));
 }
 
-std::optional<std::vector<std::string>> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range) const {
+std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range) const {
+    if (!info.multiValued) {
+        const Xapian::valueno slot = singleSlot(info.id);
+        const std::string lowest = db_.get_value_lower_bound(slot);
+        if (lowest.empty()) return ListedTerms{};  // no document has a key for the field
+        if (range.contains(lowest) && range.contains(db_.get_value_upper_bound(slot))) return std::nullopt;
+    }
     // The whole-value terms hold the same values as the slots, one term per distinct value, and a
     // term's text gives back its key. When few distinct values are listed, OR-ing their terms
     // visits only the matching documents; when many are, scanning the slots is cheaper.
@@ -307,19 +334,22 @@ std::optional<std::vector<std::string>> QueryCompiler::termsInKeyRange(const Fie
     // Date and date-time terms are their keys, so term order is key order: list only the range.
     const bool ordered = info.kind == FieldKind::Date || info.kind == FieldKind::DateTime;
     const std::string prefix = exactPrefix(info.id);
-    std::vector<std::string> matches;
-    std::size_t listed = 0;
+    ListedTerms listed;
+    std::size_t seen = 0;
     auto it = db_.allterms_begin(prefix);
     if (ordered && range.lower) it.skip_to(prefix + *range.lower);
     for (; it != db_.allterms_end(prefix); ++it) {
-        if (++listed > budget) return std::nullopt;
+        if (++seen > budget) return std::nullopt;
         const std::string& term = *it;
         if (isHashedTerm(term)) return std::nullopt;  // its value, hence its key, is not all there
         const std::string_view text = std::string_view(term).substr(prefix.size());
         if (ordered && range.upper && text > *range.upper) break;
-        if (auto key = sortableKey(info.kind, text); key && range.contains(*key)) matches.push_back(term);
+        if (auto key = sortableKey(info.kind, text); key && range.contains(*key)) {
+            listed.terms.push_back(term);
+            listed.frequencySum += it.get_termfreq();
+        }
     }
-    return matches;
+    return listed;
 }
 
 Xapian::Query QueryCompiler::boolean(const sdk::BooleanQuery& query, std::size_t depth) const {

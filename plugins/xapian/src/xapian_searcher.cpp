@@ -95,31 +95,47 @@ struct XapianSearcher::Impl {
 
 sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::QueryRequest& request) {
     refreshCatalogue(db);
-    const QueryCompiler compiler(db, catalogue);
-    const Xapian::Query query = compiler.compile(request.query);
 
-    Xapian::Enquire enquire(db);
-    enquire.set_query(query);
-    enquire.set_weighting_scheme(Xapian::BoolWeight());
-    enquire.set_docid_order(Xapian::Enquire::ASCENDING);
     const Xapian::doccount docCount = db.get_doccount();
     const auto offset = static_cast<Xapian::doccount>(std::min<std::size_t>(request.offset, docCount));
     const auto limit = static_cast<Xapian::doccount>(std::min<std::size_t>(request.limit.value_or(docCount), docCount));
+    const bool matchAll = std::holds_alternative<sdk::MatchAllQuery>(request.query);
 
     sdk::QueryResponse response;
-    // First ask only for the page: Xapian stops once it has it, and often knows the exact total
-    // without visiting every match (one term: its frequency; a value range covering a slot's
-    // bounds; a query it ran to the end). Only when its bounds still differ is every match
-    // counted, in a second pass asked to check at least every document (exact by construction).
-    // Everything matches `*:*`: its total is the document count.
-    Xapian::MSet mset = enquire.get_mset(offset, limit);
-    if (std::holds_alternative<sdk::MatchAllQuery>(request.query)) {
+    // The hits of the page, by document id.
+    std::vector<Xapian::docid> page;
+    if (matchAll && db.get_lastdocid() == docCount) {
+        // `*:*` over ids without gaps (nothing deleted): the page is ids offset+1.., no matcher
+        // stepping over `offset` documents to reach it. Its total is the document count.
         response.total = docCount;
-    } else if (mset.get_matches_lower_bound() == mset.get_matches_upper_bound()) {
-        response.total = mset.get_matches_lower_bound();
+        const Xapian::doccount end = std::min<Xapian::doccount>(docCount, offset + std::min(limit, docCount - offset));
+        for (Xapian::docid did = offset + 1; did <= end; ++did) page.push_back(did);
     } else {
-        mset = enquire.get_mset(offset, limit, docCount);
-        response.total = mset.get_matches_estimated();
+        const QueryCompiler compiler(db, catalogue);
+        const CompiledQuery compiled = compiler.compileCounted(request.query);
+        Xapian::Enquire enquire(db);
+        enquire.set_query(compiled.query);
+        enquire.set_weighting_scheme(Xapian::BoolWeight());
+        enquire.set_docid_order(Xapian::Enquire::ASCENDING);
+        // First ask only for the page: Xapian stops once it has it, and often knows the exact
+        // total without visiting every match (one term: its frequency; a value range covering a
+        // slot's bounds; a query it ran to the end). The compiler knows some totals from term
+        // statistics, and everything matches `*:*`. Only when the total is still open is every
+        // match counted, in a second pass asked to check at least every document (exact by
+        // construction).
+        Xapian::MSet mset = enquire.get_mset(offset, limit);
+        if (matchAll) {
+            response.total = docCount;
+        } else if (compiled.total) {
+            response.total = *compiled.total;
+        } else if (mset.get_matches_lower_bound() == mset.get_matches_upper_bound()) {
+            response.total = mset.get_matches_lower_bound();
+        } else {
+            mset = enquire.get_mset(offset, limit, docCount);
+            response.total = mset.get_matches_estimated();
+        }
+        page.reserve(mset.size());
+        for (auto it = mset.begin(); it != mset.end(); ++it) page.push_back(*it);
     }
 
     // Requested keywords by field id, resolved once per query; `*` alone asks for every stored
@@ -148,9 +164,9 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
         return id < wantedById.size() ? wantedById[id] : nullptr;
     };
 
-    response.results.reserve(mset.size());
-    for (auto it = mset.begin(); it != mset.end(); ++it) {
-        const std::string data = it.get_document().get_data();
+    response.results.reserve(page.size());
+    for (const Xapian::docid did : page) {
+        const std::string data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_data();
         DocumentReader reader(data);
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;

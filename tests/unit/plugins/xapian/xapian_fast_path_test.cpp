@@ -110,7 +110,8 @@ TEST_CASE("xapian ranges stay exact when a single-valued field turns multi-value
     CHECK_FALSE(catalogue.find("ContentDate")->multiValued);
 }
 
-TEST_CASE("xapian: a field multi-valued from its first document, and repeated sequence items", "[xapian][range][fast]") {
+TEST_CASE("xapian: a field multi-valued from its first document, and repeated sequence items",
+          "[xapian][range][fast]") {
     TempDir dir;
     XapianProvider provider;
     provider.open(dir.path() / "index");
@@ -198,7 +199,7 @@ TEST_CASE("field catalogue: the multi-valued flag is persisted once and never cl
     {
         Xapian::WritableDatabase db(path, Xapian::DB_CREATE_OR_OPEN);
         for (const auto& [key, value] : entries) db.set_metadata(key, value);  // later entries win
-        db.set_metadata("f:Odd", "3:n:x");                                   // not ours: ignored
+        db.set_metadata("f:Odd", "3:n:x");                                     // not ours: ignored
         db.commit();
     }
     FieldCatalogue loaded;
@@ -334,7 +335,8 @@ TEST_CASE("xapian key ranges agree whether answered from terms or from value slo
           expect([&](int i) { return dateOf(i) >= "20150201" && dateOf(i) <= "20150228"; }));
     CHECK(count(provider, "AcquisitionDate:{20150201 TO 20150228}") ==
           expect([&](int i) { return dateOf(i) > "20150201" && dateOf(i) < "20150228"; }));
-    CHECK(count(provider, "AcquisitionDate:[2015.02.01 TO *]") == expect([&](int i) { return dateOf(i) >= "20150201"; }));
+    CHECK(count(provider, "AcquisitionDate:[2015.02.01 TO *]") ==
+          expect([&](int i) { return dateOf(i) >= "20150201"; }));
     CHECK(count(provider, "AcquisitionDate:[* TO *]") == kDocs);
     CHECK(count(provider, "ImagePositionPatient:[-20 TO -10]") == expect([](int i) { return i >= 10 && i <= 19; }));
     CHECK(count(provider, "ImagePositionPatient:0") == kDocs);
@@ -355,6 +357,68 @@ TEST_CASE("xapian text ranges list every value in range, not only those starting
     CHECK(count(provider, "PatientID:[o TO q]") == 11);  // p-0002 (3) and pat3 (8)
     CHECK(count(provider, "PatientID:[p TO q]") == 11);
     CHECK(count(provider, "PatientID:{p-0002 TO q]") == 8);
-    CHECK(count(provider, "PatientID:[0 TO 2]") == 9);  // 1ct1
+    CHECK(count(provider, "PatientID:[0 TO 2]") == 9);    // 1ct1
     CHECK(count(provider, "Modality:[ca TO cz]") == 12);  // CR and CT
+}
+
+TEST_CASE("xapian counts a numeric term from statistics only when words cannot add matches", "[xapian][query][fast]") {
+    TempDir dir;
+    XapianProvider provider;
+    provider.open(dir.path() / "index");
+    std::vector<Instance> docs(4);
+    const char* values[] = {"4", "-4", "7", "4.000"};
+    for (int i = 0; i < 4; ++i) {
+        docs[i].uri = "file:/echo/" + std::to_string(i) + ".dcm";
+        docs[i].view.add(0x00180091, "EchoTrainLength", "IS", values[i]);
+    }
+    indexAll(provider, docs);
+    // "-4" has the word "4" (a term query matches words too): three matches, counted exactly
+    // even when no result is asked for.
+    for (std::size_t limit : {0, 1, 10}) {
+        const auto response = run(provider, "EchoTrainLength:4", {}, 0, limit);
+        CHECK(response.total == 3);
+        CHECK(response.results.size() == std::min<std::size_t>(limit, 3));
+    }
+    // No word term for 7 exists: the total comes from the statistics of the value terms.
+    CHECK(run(provider, "EchoTrainLength:7", {}, 0, 0).total == 1);
+    CHECK(run(provider, "EchoTrainLength:4.0", {}, 0, 0).total == 2);  // the word "4.0" is in no value
+    CHECK(run(provider, "EchoTrainLength:[4 TO 4]", {}, 0, 0).total == 2);
+    CHECK(run(provider, "EchoTrainLength:[* TO *]", {}, 0, 0).total == 4);
+    CHECK(run(provider, "EchoTrainLength:[5 TO *]", {}, 0, 0).total == 1);
+    CHECK(run(provider, "EchoTrainLength:[8 TO *]", {}, 0, 0).total == 0);
+}
+
+TEST_CASE("xapian *:* pages read ids directly, and still page right after deletions", "[xapian][query][fast]") {
+    TempDir dir;
+    XapianProvider provider;
+    provider.open(dir.path() / "index");
+    auto corpus = makeCorpus();
+    indexAll(provider, corpus);
+    auto pageUris = [&](std::size_t offset, std::optional<std::size_t> limit) {
+        std::vector<std::string> out;
+        const auto response = run(provider, "*:*", {"uri"}, offset, limit);
+        for (const auto& r : response.results) {
+            CHECK(r.fields.at("uri") == r.uri.str());
+            out.push_back(r.uri.str());
+        }
+        return std::make_pair(response.total, out);
+    };
+    auto [total, page] = pageUris(5, 4);
+    CHECK(total == 20);
+    REQUIRE(page.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) CHECK(page[i] == corpus[5 + i].uri);
+    CHECK(pageUris(18, 10).second.size() == 2);
+    CHECK(pageUris(20, 10).second.empty());
+    CHECK(pageUris(0, 0).second.empty());
+    CHECK(pageUris(0, std::nullopt).second.size() == 20);
+
+    // A gap in the ids (one object removed): the matcher path, same order, one fewer.
+    const std::vector<tessera::sdk::Uri> gone = {tessera::sdk::Uri::parse(corpus[6].uri)};
+    REQUIRE(provider.unindex(gone).removed == 1);
+    provider.commit();
+    std::tie(total, page) = pageUris(5, 4);
+    CHECK(total == 19);
+    REQUIRE(page.size() == 4);
+    CHECK(page == std::vector<std::string>{corpus[5].uri, corpus[7].uri, corpus[8].uri, corpus[9].uri});
+    CHECK(pageUris(0, std::nullopt).second.size() == 19);
 }

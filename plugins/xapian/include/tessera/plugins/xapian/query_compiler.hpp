@@ -40,6 +40,13 @@ namespace tessera::plugins::xapian {
 /// Most terms one wildcard or text range may expand to.
 inline constexpr std::size_t kMaxExpansion = 100000;
 
+/// A compiled query and, when the compiler knows it without running the query, its exact number
+/// of matches (so that nobody has to visit every match to count them).
+struct CompiledQuery {
+    Xapian::Query query;
+    std::optional<Xapian::doccount> total;
+};
+
 class QueryCompiler {
 public:
     QueryCompiler(const Xapian::Database& db, const FieldCatalogue& catalogue);
@@ -48,18 +55,30 @@ public:
     /// bound on a numeric field, a wildcard that expands too far).
     Xapian::Query compile(const sdk::QueryNode& node) const;
 
+    /// compile() plus the exact total where the term statistics give it: a key range or a
+    /// numeric term on a single-valued field answered from its value terms, which are disjoint
+    /// there (each document has one key), so the total is the sum of their frequencies.
+    CompiledQuery compileCounted(const sdk::QueryNode& node) const;
+
 private:
+    struct ListedTerms {
+        std::vector<std::string> terms;
+        Xapian::doccount frequencySum = 0;
+    };
+
     Xapian::Query compileNode(const sdk::QueryNode& node, std::size_t depth) const;
-    Xapian::Query term(const sdk::TermQuery& query) const;
+    Xapian::Query term(const sdk::TermQuery& query, std::optional<Xapian::doccount>* total = nullptr) const;
     Xapian::Query phrase(const sdk::PhraseQuery& query) const;
     Xapian::Query wildcard(const sdk::WildcardQuery& query) const;
-    Xapian::Query range(const sdk::RangeQuery& query) const;
+    Xapian::Query range(const sdk::RangeQuery& query, std::optional<Xapian::doccount>* total = nullptr) const;
     Xapian::Query boolean(const sdk::BooleanQuery& query, std::size_t depth) const;
-    /// Documents with a key of a slotted field in range, by whichever way is cheaper.
-    Xapian::Query keyRange(const FieldInfo& info, KeyRange range) const;
-    /// The field's whole-value terms whose key is in range; nullopt when there are too many to
-    /// list (or a term too long to read back a key from) and the value slots should be scanned.
-    std::optional<std::vector<std::string>> termsInKeyRange(const FieldInfo& info, const KeyRange& range) const;
+    /// Documents with a key of a slotted field in range, by whichever way is cheaper; sets
+    /// `*total` when that way tells the exact count.
+    Xapian::Query keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const;
+    /// The field's whole-value terms whose key is in range; nullopt when the value slots answer
+    /// better: too many terms to list, a term too long to read back a key from, or a range
+    /// covering every value of a single-valued field (Xapian's slot statistics answer at once).
+    std::optional<ListedTerms> termsInKeyRange(const FieldInfo& info, const KeyRange& range) const;
 
     const Xapian::Database& db_;
     const FieldCatalogue& catalogue_;

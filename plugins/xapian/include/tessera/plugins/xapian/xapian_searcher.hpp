@@ -5,9 +5,10 @@
 // and the query retried.
 //
 // Results: boolean match (no ranking), in document id order (the order documents were first
-// indexed); `total` is exact; `fields` holds the requested keywords the object has (first value
-// for attributes repeated in sequence items), "" for a missing DIM field, and nothing for other
-// missing fields. `uri` may be requested as a field too.
+// indexed); `total` is exact, taken from statistics where they tell it (see run()) and counted
+// otherwise; `fields` holds the requested keywords the object has (first value for attributes
+// repeated in sequence items), "" for a missing DIM field, and nothing for other missing fields.
+// `uri` may be requested as a field too; the single field `*` returns every stored attribute.
 //
 // Thread-safety: search() may be called from any number of threads at once.
 

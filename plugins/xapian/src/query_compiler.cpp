@@ -133,8 +133,12 @@ bool globMatch(const std::vector<unsigned>& pattern, const std::vector<unsigned>
 }
 
 /// Listing one whole-value term and opening its posting list costs about as much as reading
-/// this many slot values: the break-even point between the two ways to answer a key range.
+/// this many slot values: the break-even point between the two ways to answer a key range that
+/// is the whole query (measured with bench/xapian_plugin_bench.cpp).
 constexpr std::size_t kSlotValuesPerTerm = 50;
+/// The same inside a larger query, where the slots are only read for documents the other
+/// clauses allow, while every listed term's posting list is still opened.
+constexpr std::size_t kSlotValuesPerNestedTerm = 200;
 /// Terms always worth listing, however few documents have the field.
 constexpr std::size_t kMinTermBudget = 100;
 
@@ -310,7 +314,8 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query, std::optional<X
 }
 
 Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const {
-    if (auto listed = termsInKeyRange(info, range)) {
+    // Only the whole query is asked for its total: `total` tells whether the range stands alone.
+    if (auto listed = termsInKeyRange(info, range, total ? kSlotValuesPerTerm : kSlotValuesPerNestedTerm)) {
         // One key per document: the terms are disjoint and their frequencies add up.
         if (total && !info.multiValued) *total = listed->frequencySum;
         return termsQuery(Xapian::Query::OP_OR, listed->terms);
@@ -318,7 +323,8 @@ Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range, std
     return slotRangeQuery(info, std::move(range));
 }
 
-std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range) const {
+std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range,
+                                                                        std::size_t slotValuesPerTerm) const {
     if (!info.multiValued) {
         const Xapian::valueno slot = singleSlot(info.id);
         const std::string lowest = db_.get_value_lower_bound(slot);
@@ -330,7 +336,7 @@ std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const F
     // visits only the matching documents; when many are, scanning the slots is cheaper.
     Xapian::doccount withValue = db_.get_value_freq(singleSlot(info.id));
     if (info.multiValued) withValue += db_.get_value_freq(multiSlot(info.id));
-    const std::size_t budget = std::max<std::size_t>(kMinTermBudget, withValue / kSlotValuesPerTerm);
+    const std::size_t budget = std::max<std::size_t>(kMinTermBudget, withValue / slotValuesPerTerm);
     // Date and date-time terms are their keys, so term order is key order: list only the range.
     const bool ordered = info.kind == FieldKind::Date || info.kind == FieldKind::DateTime;
     const std::string prefix = exactPrefix(info.id);

@@ -170,8 +170,10 @@ XapianIndex::XapianIndex(const std::filesystem::path& path, XapianIndexOptions o
             if (!empty) {
                 impl_->db.close();
                 throw Error(ErrorCode::Unavailable,
-                            "The xapian index at " + path.string() + " has layout '" + format + "', this plugin reads '" +
-                                std::string(kFormatVersion) + "': remove that directory and re-index");
+                            "The xapian index was written in " +
+                                (format.empty() ? std::string("an older layout") : "layout " + format) +
+                                ", this plugin reads layout " + std::string(kFormatVersion) +
+                                ": delete the index directory (setting 'path') and re-index");
             }
             impl_->db.set_metadata(std::string(kFormatMetadataKey), std::string(kFormatVersion));
         }

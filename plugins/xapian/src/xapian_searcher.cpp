@@ -117,19 +117,22 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
         enquire.set_query(compiled.query);
         enquire.set_weighting_scheme(Xapian::BoolWeight());
         enquire.set_docid_order(Xapian::Enquire::ASCENDING);
-        // First ask only for the page: Xapian stops once it has it, and often knows the exact
-        // total without visiting every match (one term: its frequency; a value range covering a
-        // slot's bounds; a query it ran to the end). The compiler knows some totals from term
-        // statistics, and everything matches `*:*`. Only when the total is still open is every
-        // match counted, in a second pass asked to check at least every document (exact by
-        // construction).
-        Xapian::MSet mset = enquire.get_mset(offset, limit);
-        if (matchAll) {
-            response.total = docCount;
-        } else if (compiled.total) {
-            response.total = *compiled.total;
-        } else if (mset.get_matches_lower_bound() == mset.get_matches_upper_bound()) {
-            response.total = mset.get_matches_lower_bound();
+        // Counting every match is the expensive part of most queries, so it is done only when
+        // the total is not known otherwise: the compiler knows some totals from term
+        // statistics, `*:*` matches every document, and Xapian's bounds, read without running
+        // the match (no page, nothing checked), are exact for one term or a value range over a
+        // whole slot. Then only the page is fetched and Xapian stops as soon as it has it.
+        // Otherwise one pass checks at least every document, which makes its count exact.
+        Xapian::MSet mset;
+        std::optional<Xapian::doccount> total = compiled.total;
+        if (matchAll) total = docCount;
+        if (!total) {
+            const Xapian::MSet bounds = enquire.get_mset(0, 0);
+            if (bounds.get_matches_lower_bound() == bounds.get_matches_upper_bound()) total = bounds.get_matches_lower_bound();
+        }
+        if (total) {
+            mset = enquire.get_mset(offset, limit);
+            response.total = *total;
         } else {
             mset = enquire.get_mset(offset, limit, docCount);
             response.total = mset.get_matches_estimated();

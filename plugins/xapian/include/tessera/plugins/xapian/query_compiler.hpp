@@ -78,7 +78,9 @@ private:
     /// The field's whole-value terms whose key is in range; nullopt when the value slots answer
     /// better: too many terms to list, a term too long to read back a key from, or a range
     /// covering every value of a single-valued field (Xapian's slot statistics answer at once).
-    std::optional<ListedTerms> termsInKeyRange(const FieldInfo& info, const KeyRange& range) const;
+    /// At most max(100, documents with a key / slotValuesPerTerm) terms are listed.
+    std::optional<ListedTerms> termsInKeyRange(const FieldInfo& info, const KeyRange& range,
+                                               std::size_t slotValuesPerTerm) const;
 
     const Xapian::Database& db_;
     const FieldCatalogue& catalogue_;

@@ -6,6 +6,7 @@
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/core/logging.hpp"
 #include "tessera/core/plugin_host.hpp"
+#include "tessera/core/query_service.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/session_store.hpp"
 #include "tessera/core/user_store.hpp"
@@ -59,6 +60,7 @@ struct Application::Impl {
     std::unique_ptr<core::UserStore> users;
     std::unique_ptr<core::SessionStore> sessions;
     std::unique_ptr<core::PluginHost> plugins;
+    std::unique_ptr<core::QueryService> queries;
     std::unique_ptr<ServerContext> context;
     Router router;
     std::unique_ptr<HttpServer> http;
@@ -92,11 +94,14 @@ struct Application::Impl {
         if (!options.builtinPluginDir.empty()) plugins->loadDirectory(options.builtinPluginDir);
         for (const auto& dir : cli.pluginDirs) plugins->loadDirectory(dir);
 
-        context = std::unique_ptr<ServerContext>(
-            new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now()});
+        queries = std::make_unique<core::QueryService>(plugins->registry(), *settings);
+        context = std::unique_ptr<ServerContext>(new ServerContext{*settings, *users, *sessions, *plugins, *recentLog,
+                                                                   std::chrono::steady_clock::now(), *queries, dataDir});
         addAccountRoutes(router, *context);
         addPluginRoutes(router, *context);
         addInfoRoutes(router, *context);
+        addSearchRoutes(router, *context);
+        addExportRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 

@@ -2,10 +2,12 @@
 // The services the REST handlers work with, owned by Application and borrowed by every route.
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 
 namespace tessera::core {
 class PluginHost;
+class QueryService;
 class RecentLog;
 class ServerSettings;
 class SessionStore;
@@ -21,6 +23,8 @@ struct ServerContext {
     core::PluginHost& plugins;
     core::RecentLog& recentLog;
     std::chrono::steady_clock::time_point startedAt;
+    core::QueryService& queries;
+    std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
 };
 
 }  // namespace tessera::server

@@ -77,7 +77,7 @@ struct Harness {
         options.log = [](sdk::LogLevel, const std::string&) {};
         host = std::make_unique<core::PluginHost>(std::move(options));
         host->loadLibrary(fs::path(TESSERA_TEST_PLUGIN_DIR) / "good" / "tessera-test-good.so");
-        host->loadLibrary(fs::path(TESSERA_BUILTIN_PLUGIN_DIR) / "tessera-xapian.so");
+        host->loadLibrary(fs::path(TESSERA_PLUGIN_MODULE_DIR) / "tessera-xapian.so");
         REQUIRE(host->dead().empty());
         REQUIRE(host->registry().query("test-memory") != nullptr);
         REQUIRE(host->registry().query("xapian") != nullptr);

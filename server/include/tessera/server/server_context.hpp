@@ -6,11 +6,13 @@
 #include <memory>
 
 namespace tessera::core {
+class IndexService;
 class PluginHost;
 class QueryService;
 class RecentLog;
 class ServerSettings;
 class SessionStore;
+class TaskManager;
 class UserStore;
 }  // namespace tessera::core
 
@@ -23,6 +25,8 @@ struct ServerContext {
     core::PluginHost& plugins;
     core::RecentLog& recentLog;
     std::chrono::steady_clock::time_point startedAt;
+    core::TaskManager& tasks;
+    core::IndexService& indexing;
     core::QueryService& queries;
     std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
 };

@@ -254,14 +254,15 @@ def index_once(args, n, corpus_dir, run, keep_server):
             "rss_after": after.get("VmRSS", 0),
             "rss_samples": sampler.samples,
             "cores_busy": cpu_used / elapsed,
+            "cpu_us_per_file": cpu_used * 1e6 / n,
             "index_bytes": allocated,
             "index_apparent_bytes": apparent,
         }
         log(
             "  index run %d: %.1f s, %.1f files/s, indexed %d, errors %d, peak RSS %.0f MB, %.2f cores, "
-            "index %.0f B/instance"
+            "%.0f us CPU/file, index %.0f B/instance"
             % (run, elapsed, result["files_per_s"], n_indexed, n_errors, result["rss_hwm"] / 1e6,
-               result["cores_busy"], allocated / max(n_indexed, 1))
+               result["cores_busy"], result["cpu_us_per_file"], allocated / max(n_indexed, 1))
         )
         if keep_server:
             return result, server
@@ -284,18 +285,20 @@ def ceiling(args, corpus_dir):
     )
     if output.returncode not in (0, 3):
         raise RuntimeError("bench_dcmtk_header_parse failed: " + output.stderr)
-    medians, runs = {}, {}
+    medians, cpu, runs = {}, {}, {}
     for line in output.stdout.splitlines():
         fields = line.split("\t")
         if fields[0] == "median":
             medians[fields[1]] = float(fields[2])
+            cpu[fields[1]] = float(fields[3])
         elif fields[0] == "run":
             runs.setdefault(fields[1], []).append({"seconds": float(fields[4]), "rate": float(fields[5]),
-                                                   "ok": int(fields[6]), "failed": int(fields[7])})
+                                                   "ok": int(fields[6]), "failed": int(fields[7]),
+                                                   "cpu_us_per_file": float(fields[8])})
     for reader, values in runs.items():
         log("  %-11s %s files/s (failed: %d)" % (reader, ", ".join("%.0f" % v["rate"] for v in values),
                                                   sum(v["failed"] for v in values)))
-    return {"medians": medians, "runs": runs}
+    return {"medians": medians, "cpu_us_per_file": cpu, "runs": runs}
 
 
 def choose_queries(manifest_path, n):
@@ -408,6 +411,21 @@ def report(args, results, started):
             statistics.median(r["cores_busy"] for r in runs), rss_cell, per_instance,
             " · ".join("%d / %d" % (r["n_indexed"], r["n_errors"]) for r in runs)))
     add("")
+    add("CPU time per file (µs; process CPU time, all threads — unlike wall time it does not depend on what "
+        "else the machine runs). Projected ratio = what both cores fully busy would give: "
+        "(2 / server CPU per file) ÷ (1 / DCMTK CPU per file); an upper bound for this build on an idle machine.")
+    add("")
+    add("| N | DCMTK 1t | DCMTK 2t | Tessera reader 1t | Tessera reader 2t | server while indexing | "
+        "projected ratio (target ≥ %.0f %%) |" % (TARGET_RATIO * 100))
+    add("|---:|---:|---:|---:|---:|---:|---:|")
+    for n, result in results.items():
+        c = result["ceiling"]["cpu_us_per_file"]
+        server_cpu = statistics.median(r["cpu_us_per_file"] for r in result["index"])
+        projected = 2 * c.get("dcmtk-1t", 0) / server_cpu if server_cpu else 0
+        add("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f %% (%s) |" % (
+            n, c.get("dcmtk-1t", 0), c.get("dcmtk-2t", 0), c.get("tessera-1t", 0), c.get("tessera-2t", 0),
+            server_cpu, projected * 100, mark(projected >= TARGET_RATIO)))
+    add("")
     add("Per run (files/s): " + "; ".join(
         "N=%d: %s" % (n, ", ".join("%.0f" % r["files_per_s"] for r in result["index"]))
         for n, result in results.items()))
@@ -423,14 +441,14 @@ def report(args, results, started):
         "`<data>/plugin-data/xapian/index` / instances indexed." % args.poll_interval)
     add("")
     for n, result in results.items():
-        if not result.get("latency"):
+        if not result.get("queries"):
             continue
         add("## Search latency through REST at N = %d" % n)
         add("")
         add("| kind | query | hits | p50 ms | p95 ms | p99 ms | target |")
         add("|---|---|---:|---:|---:|---:|---|")
         for kind, path in result["queries"]:
-            row = result["latency"].get(kind)
+            row = result.get("latency", {}).get(kind)
             shown = urllib.parse.unquote(path).replace("|", "\\|")
             if row is None:
                 add("| %s | `%s` | – | failed | | | |" % (kind, shown))

@@ -353,7 +353,7 @@ def latency(args, server, queries):
     return rows
 
 
-def machine_description():
+def machine_description(load_at_start):
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
@@ -369,7 +369,7 @@ def machine_description():
             memory = "%.1f GB RAM" % (int(f.readline().split()[1]) / 1024 / 1024)
     except OSError:
         pass
-    load = "load average %.2f %.2f %.2f at start" % os.getloadavg()
+    load = "load average %.2f %.2f %.2f at start, %.2f %.2f %.2f at the end" % (load_at_start + os.getloadavg())
     return "%s, %d cores, %s, %s %s; %s" % (cpu, os.cpu_count() or 0, memory, platform.system(), platform.release(),
                                             load)
 
@@ -384,7 +384,10 @@ def report(args, results, started):
     add("# Tessera indexing and search benchmark")
     add("")
     add("- Date: %s" % started.strftime("%Y-%m-%d %H:%M %Z").strip())
-    add("- Machine: %s" % machine_description())
+    add("- Machine: %s" % machine_description(args.load_at_start))
+    if max(args.load_at_start[0], os.getloadavg()[0]) > (os.cpu_count() or 1):
+        add("- **The machine was busy with other work** (load above its core count): wall-time rates and "
+            "latencies are lower bounds of what it does alone; the CPU-time table is the steadier comparison.")
     add("- Commit: %s" % args.commit)
     add("- Runs per figure: %d (medians); latency: %d warm-up + %d timed requests per kind, one keep-alive "
         "connection" % (args.runs, args.warmup, args.requests))
@@ -483,6 +486,7 @@ def main():
         parser.error("--runs and --requests must be positive")
     os.makedirs(args.work_dir, exist_ok=True)
     started = datetime.datetime.now().astimezone()
+    args.load_at_start = os.getloadavg()
 
     results = {}
     for spec in args.corpus:

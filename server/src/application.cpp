@@ -4,10 +4,12 @@
 
 #include "tessera/core/dicom/dicom_dictionary.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
+#include "tessera/core/index_service.hpp"
 #include "tessera/core/logging.hpp"
 #include "tessera/core/plugin_host.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/session_store.hpp"
+#include "tessera/core/task_manager.hpp"
 #include "tessera/core/user_store.hpp"
 #include "tessera/core/version.hpp"
 #include "tessera/sdk/error.hpp"
@@ -59,6 +61,8 @@ struct Application::Impl {
     std::unique_ptr<core::UserStore> users;
     std::unique_ptr<core::SessionStore> sessions;
     std::unique_ptr<core::PluginHost> plugins;
+    std::unique_ptr<core::TaskManager> tasks;
+    std::unique_ptr<core::IndexService> indexing;
     std::unique_ptr<ServerContext> context;
     Router router;
     std::unique_ptr<HttpServer> http;
@@ -92,11 +96,19 @@ struct Application::Impl {
         if (!options.builtinPluginDir.empty()) plugins->loadDirectory(options.builtinPluginDir);
         for (const auto& dir : cli.pluginDirs) plugins->loadDirectory(dir);
 
-        context = std::unique_ptr<ServerContext>(
-            new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now()});
+        tasks = std::make_unique<core::TaskManager>();
+        core::IndexServiceOptions indexOptions;
+        // archive.index-threads: parser threads per index task; unset or below 1 = one per core.
+        const long long indexThreads = settings->getInt("archive.index-threads", 0);
+        indexOptions.threads = indexThreads > 0 ? static_cast<std::size_t>(indexThreads) : 0;
+        indexing = std::make_unique<core::IndexService>(plugins->registry(), *tasks, indexOptions);
+
+        context = std::unique_ptr<ServerContext>(new ServerContext{*settings, *users, *sessions, *plugins, *recentLog,
+                                                                   std::chrono::steady_clock::now(), *tasks, *indexing});
         addAccountRoutes(router, *context);
         addPluginRoutes(router, *context);
         addInfoRoutes(router, *context);
+        addTaskRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 
@@ -125,6 +137,7 @@ struct Application::Impl {
         if (stopped) return;
         stopped = true;
         if (http) http->stop();
+        indexing->shutdown();  // tasks use the providers: stop them before the plugins go
         plugins->shutdown();
         logger().information("Tessera stopped");
     }

@@ -20,6 +20,8 @@ sdk::WebRoute route(std::string method, std::string pathTemplate, sdk::AccessPol
 void addAccountRoutes(Router& router, ServerContext& context);   // /login /logout /user
 void addPluginRoutes(Router& router, ServerContext& context);    // /plugins /providers
 void addInfoRoutes(Router& router, ServerContext& context);      // /ext/version /health /logger /routes
+/// /management/tasks/{index,unindex,remove} and /index/task (all admin).
+void addTaskRoutes(Router& router, ServerContext& context);
 /// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
 /// with an existing one is logged and skipped.
 void addWebServiceProviderRoutes(Router& router, ServerContext& context);

@@ -5,10 +5,12 @@
 #include <memory>
 
 namespace tessera::core {
+class IndexService;
 class PluginHost;
 class RecentLog;
 class ServerSettings;
 class SessionStore;
+class TaskManager;
 class UserStore;
 }  // namespace tessera::core
 
@@ -21,6 +23,8 @@ struct ServerContext {
     core::PluginHost& plugins;
     core::RecentLog& recentLog;
     std::chrono::steady_clock::time_point startedAt;
+    core::TaskManager& tasks;
+    core::IndexService& indexing;
 };
 
 }  // namespace tessera::server

@@ -1,0 +1,66 @@
+#pragma once
+// A blocking FIFO of bounded size between the enumerating thread and the parser threads, so a
+// fast directory walk never holds more than `capacity` items in memory. Private to core.
+//
+// Thread-safety: every method may be called from any thread.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+namespace tessera::core::indexing {
+
+template <typename T>
+class BoundedQueue {
+public:
+    explicit BoundedQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+    /// Waits for room; false (and `value` dropped) once the queue is closed.
+    bool push(T value) {
+        std::unique_lock lock(mutex_);
+        notFull_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+        if (closed_) return false;
+        items_.push_back(std::move(value));
+        notEmpty_.notify_one();
+        return true;
+    }
+
+    /// Waits for an item; nullopt once the queue is closed and empty.
+    std::optional<T> pop() {
+        std::unique_lock lock(mutex_);
+        notEmpty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+        if (items_.empty()) return std::nullopt;
+        T value = std::move(items_.front());
+        items_.pop_front();
+        notFull_.notify_one();
+        return value;
+    }
+
+    /// No more pushes; poppers drain what is left, then get nullopt.
+    void close() {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        notFull_.notify_all();
+        notEmpty_.notify_all();
+    }
+
+    /// Closes and drops what is queued (a stop: nobody should work on it any more).
+    void abandon() {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        items_.clear();
+        notFull_.notify_all();
+        notEmpty_.notify_all();
+    }
+
+private:
+    const std::size_t capacity_;
+    std::mutex mutex_;
+    std::condition_variable notFull_, notEmpty_;
+    std::deque<T> items_;
+    bool closed_ = false;
+};
+
+}  // namespace tessera::core::indexing

@@ -1,0 +1,213 @@
+#include "index_run.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <istream>
+#include <memory>
+#include <thread>
+
+#include "bounded_queue.hpp"
+#include "tessera/sdk/error.hpp"
+
+namespace tessera::core::indexing {
+namespace {
+
+// open() hands us a whole object; past this many bytes we refuse rather than let one huge item
+// take the memory every other task needs (local files are read header-only and have no limit).
+constexpr std::size_t kMaxOpenedBytes = 1024u * 1024u * 1024u;
+
+DicomReadResult failure(std::string reason) {
+    DicomReadResult result;
+    result.status = DicomReadStatus::Error;
+    result.reason = std::move(reason);
+    return result;
+}
+
+// Counts and progress shared by the parser threads of one run.
+struct RunState {
+    const IndexRunConfig& config;
+    TaskHandle& task;
+    std::size_t total = 0;
+    BoundedQueue<sdk::Uri> queue;
+    std::atomic<std::size_t> processed{0}, indexed{0}, errors{0}, skipped{0};
+
+    RunState(const IndexRunConfig& c, TaskHandle& t, std::size_t capacity) : config(c), task(t), queue(capacity) {}
+
+    void log(sdk::LogLevel level, const std::string& line) const {
+        if (config.log) config.log(level, line);
+    }
+
+    void addProcessed(std::size_t count) {
+        const std::size_t done = processed.fetch_add(count) + count;
+        // The counting pass may be out of date (files added meanwhile): never claim 100 % early.
+        const double fraction = total == 0 ? 0.0 : static_cast<double>(done) / static_cast<double>(total);
+        task.setProgress(std::min(fraction, 0.99));
+    }
+
+    // One batch to every indexer that handles its items. An object counts as indexed when no
+    // indexer refused it; with several indexers the worst one decides how many failed.
+    void indexBatch(std::vector<std::unique_ptr<sdk::DicomObjectView>>& objects, std::vector<sdk::Uri>& uris) {
+        if (uris.empty()) return;
+        std::size_t worstFailures = 0;
+        std::vector<bool> handled(uris.size(), false);
+        for (auto* indexer : config.indexers) {
+            std::vector<sdk::IndexItem> items;
+            items.reserve(uris.size());
+            for (std::size_t i = 0; i < uris.size(); ++i) {
+                if (!indexer->handles(uris[i])) continue;
+                handled[i] = true;
+                items.push_back({uris[i], objects[i].get()});
+            }
+            if (items.empty()) continue;
+            std::size_t failures = 0;
+            try {
+                const auto report = indexer->index(items);
+                failures = items.size() - std::min(report.indexed, items.size());
+            } catch (const std::exception& e) {
+                failures = items.size();
+                log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch of " +
+                                                std::to_string(items.size()) + " objects: " + e.what());
+            } catch (...) {
+                failures = items.size();
+                log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch");
+            }
+            worstFailures = std::max(worstFailures, failures);
+        }
+        const auto unhandled = static_cast<std::size_t>(std::count(handled.begin(), handled.end(), false));
+        for (std::size_t i = 0; i < uris.size(); ++i)
+            if (!handled[i])
+                log(sdk::LogLevel::Information, "Skipped " + uris[i].str() + ": no chosen indexer takes it");
+        const std::size_t failed = std::min(worstFailures, uris.size() - unhandled);
+        skipped += unhandled;
+        errors += failed;
+        indexed += uris.size() - unhandled - failed;
+        addProcessed(uris.size());
+        objects.clear();
+        uris.clear();
+    }
+
+    void parse() {
+        std::vector<std::unique_ptr<sdk::DicomObjectView>> objects;
+        std::vector<sdk::Uri> uris;
+        while (auto uri = queue.pop()) {
+            if (task.stopRequested()) break;
+            auto result = readStoredItem(*config.storage, *uri);
+            if (result.status == DicomReadStatus::Ok) {
+                objects.push_back(std::move(result.object));
+                uris.push_back(std::move(*uri));
+                if (uris.size() >= config.batchSize && !task.stopRequested()) indexBatch(objects, uris);
+                continue;
+            }
+            if (result.status == DicomReadStatus::Skipped) {
+                ++skipped;
+                log(sdk::LogLevel::Information, "Skipped " + uri->str() + ": " + result.reason);
+            } else {
+                ++errors;
+                log(sdk::LogLevel::Warning, "Cannot index " + uri->str() + ": " + result.reason);
+            }
+            addProcessed(1);
+        }
+        if (task.stopRequested()) {
+            queue.abandon();  // unblocks the enumerating thread and the other parsers
+            return;
+        }
+        indexBatch(objects, uris);
+    }
+};
+
+}  // namespace
+
+DicomReadResult readStoredItem(sdk::StorageProvider& storage, const sdk::Uri& uri) {
+    try {
+        if (auto path = storage.localPath(uri)) return readDicomFile(*path);
+        auto stream = storage.open(uri);
+        if (!stream) return failure("the storage provider returned no stream");
+        std::vector<std::uint8_t> bytes;
+        char buffer[64 * 1024];
+        while (*stream) {
+            stream->read(buffer, sizeof buffer);
+            const auto count = static_cast<std::size_t>(stream->gcount());
+            if (bytes.size() + count > kMaxOpenedBytes) return failure("larger than the 1 GiB read limit");
+            bytes.insert(bytes.end(), buffer, buffer + count);
+        }
+        if (stream->bad()) return failure("read error");
+        return readDicomBytes(bytes);
+    } catch (const sdk::Error& e) {
+        return failure(e.what());
+    } catch (const std::exception& e) {
+        return failure(std::string("read failed: ") + e.what());
+    } catch (...) {
+        return failure("read failed");
+    }
+}
+
+IndexRunResult runIndexTask(const IndexRunConfig& config, TaskHandle& task) {
+    const std::size_t threads = std::max<std::size_t>(config.threads, 1);
+    const std::size_t batchSize = std::max<std::size_t>(config.batchSize, 1);
+    IndexRunConfig effective = config;
+    effective.batchSize = batchSize;
+    // Enough queued URIs to keep every parser busy while the walk goes on, and no more.
+    RunState state(effective, task, threads * 64);
+
+    auto enumerationFailed = [&](const std::string& what) {
+        ++state.errors;
+        state.log(sdk::LogLevel::Warning, "Cannot list " + config.root.str() + ": " + what);
+    };
+
+    // Pass 1: count, so that progress is a real fraction.
+    task.setProgress(0.0);
+    try {
+        config.storage->enumerate(config.root, [&](const sdk::StorageItem&) {
+            if (task.stopRequested()) return false;
+            ++state.total;
+            return true;
+        });
+    } catch (const std::exception& e) {
+        enumerationFailed(e.what());
+    }
+    if (task.stopRequested() || state.errors > 0) {
+        IndexRunResult result;
+        result.report.errors = state.errors;
+        result.cancelled = task.stopRequested();
+        return result;
+    }
+
+    // Pass 2: this thread walks into the queue, the parsers drain it.
+    std::vector<std::thread> parsers;
+    parsers.reserve(threads);
+    for (std::size_t i = 0; i < threads; ++i) parsers.emplace_back([&state] { state.parse(); });
+    try {
+        config.storage->enumerate(config.root, [&](const sdk::StorageItem& item) {
+            if (task.stopRequested()) return false;
+            return state.queue.push(item.uri);
+        });
+    } catch (const std::exception& e) {
+        enumerationFailed(e.what());
+    }
+    if (task.stopRequested())
+        state.queue.abandon();
+    else
+        state.queue.close();
+    for (auto& parser : parsers) parser.join();
+
+    // What was indexed is made durable and visible, stopped or not: the report says it is there.
+    for (auto* indexer : config.indexers) {
+        try {
+            indexer->commit();
+        } catch (const std::exception& e) {
+            state.log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed to commit: " + e.what());
+        } catch (...) {
+            state.log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed to commit");
+        }
+    }
+
+    IndexRunResult result;
+    result.report.indexed = state.indexed;
+    result.report.errors = state.errors;
+    result.report.skipped = state.skipped;
+    result.cancelled = task.stopRequested();
+    return result;
+}
+
+}  // namespace tessera::core::indexing

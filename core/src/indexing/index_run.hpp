@@ -1,0 +1,47 @@
+#pragma once
+// One index task's pipeline (see tessera/core/index_service.hpp): count, then enumerate into a
+// bounded queue, parse each item once on a pool of threads, hand batches to the indexers,
+// commit. Private to core.
+//
+// Thread-safety: runIndexTask() runs on the calling thread plus the parser threads it starts
+// and joins before returning; the config is read-only meanwhile.
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tessera/core/dicom/dicom_reader.hpp"
+#include "tessera/core/task_manager.hpp"
+#include "tessera/sdk/host_services.hpp"
+#include "tessera/sdk/index_provider.hpp"
+#include "tessera/sdk/storage_provider.hpp"
+#include "tessera/sdk/uri.hpp"
+
+namespace tessera::core::indexing {
+
+using LogFunction = std::function<void(sdk::LogLevel, const std::string&)>;
+
+struct IndexRunConfig {
+    sdk::StorageProvider* storage = nullptr;
+    sdk::Uri root;
+    std::vector<sdk::IndexProvider*> indexers;
+    std::size_t threads = 1;
+    std::size_t batchSize = 256;
+    LogFunction log;
+};
+
+struct IndexRunResult {
+    TaskReport report;  // elapsed not filled in
+    bool cancelled = false;
+};
+
+/// Runs the whole pipeline, reporting progress on `task` and watching its stop flag. Never
+/// throws for anything an item or a provider does.
+IndexRunResult runIndexTask(const IndexRunConfig& config, TaskHandle& task);
+
+/// Reads one stored item once: the local file's header when the provider has a local path,
+/// else the bytes from open(). Errors of the provider become an Error result with its message.
+DicomReadResult readStoredItem(sdk::StorageProvider& storage, const sdk::Uri& uri);
+
+}  // namespace tessera::core::indexing

@@ -7,6 +7,7 @@
 #include "tessera/core/index_service.hpp"
 #include "tessera/core/logging.hpp"
 #include "tessera/core/plugin_host.hpp"
+#include "tessera/core/query_service.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/session_store.hpp"
 #include "tessera/core/task_manager.hpp"
@@ -63,6 +64,7 @@ struct Application::Impl {
     std::unique_ptr<core::PluginHost> plugins;
     std::unique_ptr<core::TaskManager> tasks;
     std::unique_ptr<core::IndexService> indexing;
+    std::unique_ptr<core::QueryService> queries;
     std::unique_ptr<ServerContext> context;
     Router router;
     std::unique_ptr<HttpServer> http;
@@ -102,13 +104,17 @@ struct Application::Impl {
         const long long indexThreads = settings->getInt("archive.index-threads", 0);
         indexOptions.threads = indexThreads > 0 ? static_cast<std::size_t>(indexThreads) : 0;
         indexing = std::make_unique<core::IndexService>(plugins->registry(), *tasks, indexOptions);
+        queries = std::make_unique<core::QueryService>(plugins->registry(), *settings);
 
-        context = std::unique_ptr<ServerContext>(new ServerContext{*settings, *users, *sessions, *plugins, *recentLog,
-                                                                   std::chrono::steady_clock::now(), *tasks, *indexing});
+        context = std::unique_ptr<ServerContext>(
+            new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now(),
+                              *tasks, *indexing, *queries, dataDir});
         addAccountRoutes(router, *context);
         addPluginRoutes(router, *context);
         addInfoRoutes(router, *context);
         addTaskRoutes(router, *context);
+        addSearchRoutes(router, *context);
+        addExportRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 

@@ -2,11 +2,13 @@
 // The services the REST handlers work with, owned by Application and borrowed by every route.
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 
 namespace tessera::core {
 class IndexService;
 class PluginHost;
+class QueryService;
 class RecentLog;
 class ServerSettings;
 class SessionStore;
@@ -25,6 +27,8 @@ struct ServerContext {
     std::chrono::steady_clock::time_point startedAt;
     core::TaskManager& tasks;
     core::IndexService& indexing;
+    core::QueryService& queries;
+    std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
 };
 
 }  // namespace tessera::server

@@ -66,7 +66,9 @@ const std::map<std::string, ReadOutcome> kMalformedOutcome = {
     {"malformed/UN_sequence_fragment.dcm", ReadOutcome::Skipped},
 };
 
-const Manifest& manifest() { return Manifest::samples(); }
+const Manifest& manifest() {
+    return Manifest::samples();
+}
 
 ReadOutcome expectedOutcome(const ManifestRow& row) {
     if (row.group() == "core" || row.group() == "variant") return ReadOutcome::Ok;
@@ -76,9 +78,9 @@ ReadOutcome expectedOutcome(const ManifestRow& row) {
 
 /// The rows that become documents when the whole corpus is indexed.
 const RowSet& indexedRows() {
-    static const RowSet rows = Manifest::select(manifest().inGroups({"core", "variant", "malformed"}), [](const auto& row) {
-        return expectedOutcome(row) == ReadOutcome::Ok;
-    });
+    static const RowSet rows =
+        Manifest::select(manifest().inGroups({"core", "variant", "malformed"}),
+                         [](const auto& row) { return expectedOutcome(row) == ReadOutcome::Ok; });
     return rows;
 }
 
@@ -108,7 +110,9 @@ std::string fileOfUri(const std::string& uri) {
             decoded.push_back(uri[i]);
         }
     }
-    std::string path = decoded.rfind("file://", 0) == 0 ? decoded.substr(7) : decoded.rfind("file:", 0) == 0 ? decoded.substr(5) : "";
+    std::string path = decoded.rfind("file://", 0) == 0 ? decoded.substr(7)
+                       : decoded.rfind("file:", 0) == 0 ? decoded.substr(5)
+                                                        : "";
     const auto root = Manifest::samplesDir().string() + "/";
     if (path.rfind(root, 0) != 0) return "<not a sample URI> " + uri;
     return path.substr(root.size());
@@ -264,7 +268,9 @@ bool hasWord(const std::string& value, const std::string& word) {
     return std::find(words.begin(), words.end(), word) != words.end();
 }
 
-bool iequals(const std::string& a, const std::string& b) { return tessera::test::asciiLower(a) == tessera::test::asciiLower(b); }
+bool iequals(const std::string& a, const std::string& b) {
+    return tessera::test::asciiLower(a) == tessera::test::asciiLower(b);
+}
 
 /// A value matches a wildcard pattern when the whole value or one of its words does.
 bool wildcardMatches(const std::string& value, const std::string& pattern) {
@@ -461,7 +467,8 @@ TEST_CASE("the manifest parser reads the corpus as its README describes it", "[c
     fs::remove_all(broken);
 
     CHECK(tessera::test::valueWords("Doe^Peter") == std::vector<std::string>{"doe", "peter"});
-    CHECK(tessera::test::valueWords("Last Name^First Name") == std::vector<std::string>{"last", "name", "first", "name"});
+    CHECK(tessera::test::valueWords("Last Name^First Name") ==
+          std::vector<std::string>{"last", "name", "first", "name"});
     CHECK(tessera::test::valueWords("1.2.840.10008") == std::vector<std::string>{"1.2.840.10008"});
     CHECK(tessera::test::globMatch("*strade", "lestrade"));
     CHECK(tessera::test::globMatch("1ct?", "1ct1"));
@@ -481,9 +488,15 @@ TEST_CASE("indexing the corpus through REST counts indexed files and errors by m
     std::size_t ok = 0, skipped = 0, errors = notListed;
     for (const auto& row : manifest().rows()) {
         switch (expectedOutcome(row)) {
-            case ReadOutcome::Ok: ++ok; break;
-            case ReadOutcome::Skipped: ++skipped; break;
-            case ReadOutcome::Error: ++errors; break;
+            case ReadOutcome::Ok:
+                ++ok;
+                break;
+            case ReadOutcome::Skipped:
+                ++skipped;
+                break;
+            case ReadOutcome::Error:
+                ++errors;
+                break;
         }
     }
     CHECK(ok == indexedRows().size());
@@ -520,7 +533,8 @@ TEST_CASE("search by PatientName: words, full values with ^, wildcards and case"
     checkQuery("PatientName:Doe\\^Archibald", nameIs("Doe^Archibald"));
     checkQuery("PatientName:CompressedSamples^MR1", nameIs("CompressedSamples^MR1"));
     // Both words must be present, not either.
-    checkQuery("PatientName:Doe^Lestrade", [](const ManifestRow&) { return false; }, true);
+    checkQuery(
+        "PatientName:Doe^Lestrade", [](const ManifestRow&) { return false; }, true);
 
     auto nameLike = [](const std::string& pattern) {
         return [pattern](const ManifestRow& row) { return wildcardMatches(row["PatientName"], pattern); };
@@ -533,20 +547,27 @@ TEST_CASE("search by PatientName: words, full values with ^, wildcards and case"
     checkQuery("PatientName:*ampleS^C*", nameLike("*samples^c*"));
 
     // Field names are DICOM keywords and case-sensitive: "patientname" is another (absent) field.
-    checkQuery("patientname:doe", [](const ManifestRow&) { return false; }, true);
+    checkQuery(
+        "patientname:doe", [](const ManifestRow&) { return false; }, true);
 }
 
 TEST_CASE("search by PatientID, Modality and StudyDate (exact, wildcard, closed and open ranges)", "[corpus][search]") {
-    auto idIs = [](const std::string& id) { return [id](const ManifestRow& row) { return iequals(row["PatientID"], id); }; };
+    auto idIs = [](const std::string& id) {
+        return [id](const ManifestRow& row) { return iequals(row["PatientID"], id); };
+    };
     for (const char* id : {"77654033", "98890234", "123565", "ID1", "4MR1", "1CT1", "phantom1-sid1", "2008-3"})
         checkQuery(std::string("PatientID:") + id, idIs(id));
     checkQuery("PatientID:id1", idIs("ID1"));
     checkQuery("PatientID:*234", [](const ManifestRow& row) { return wildcardMatches(row["PatientID"], "*234"); });
     checkQuery("PatientID:1CT?", [](const ManifestRow& row) { return wildcardMatches(row["PatientID"], "1ct?"); });
-    checkQuery("PatientID:nobody-has-this", [](const ManifestRow&) { return false; }, true);
+    checkQuery(
+        "PatientID:nobody-has-this", [](const ManifestRow&) { return false; }, true);
 
-    auto modalityIs = [](const std::string& m) { return [m](const ManifestRow& row) { return iequals(row["modality"], m); }; };
-    for (const char* modality : {"CT", "MR", "OT", "CR", "NM", "SR", "SEG", "RTDOSE", "RTPLAN", "XA", "US", "ECG", "RTSTRUCT"})
+    auto modalityIs = [](const std::string& m) {
+        return [m](const ManifestRow& row) { return iequals(row["modality"], m); };
+    };
+    for (const char* modality :
+         {"CT", "MR", "OT", "CR", "NM", "SR", "SEG", "RTDOSE", "RTPLAN", "XA", "US", "ECG", "RTSTRUCT"})
         checkQuery(std::string("Modality:") + modality, modalityIs(modality));
     checkQuery("Modality:ct", modalityIs("CT"));
     checkQuery("Modality:RT*", [](const ManifestRow& row) { return row["modality"].rfind("RT", 0) == 0; });
@@ -560,11 +581,14 @@ TEST_CASE("search by PatientID, Modality and StudyDate (exact, wildcard, closed 
     checkQuery("StudyDate:[* TO 19951231]", dateIn("", true, "19951231", true));
     checkQuery("StudyDate:[20100101 TO *]", dateIn("20100101", true, "", true));
     checkQuery("StudyDate:{20170101 TO *]", dateIn("20170101", false, "", true));
-    checkQuery("StudyDate:1995*", [](const ManifestRow& row) { return row.normalisedStudyDate().rfind("1995", 0) == 0; });
-    checkQuery("StudyDate:[20300101 TO 20391231]", [](const ManifestRow&) { return false; }, true);
+    checkQuery("StudyDate:1995*",
+               [](const ManifestRow& row) { return row.normalisedStudyDate().rfind("1995", 0) == 0; });
+    checkQuery(
+        "StudyDate:[20300101 TO 20391231]", [](const ManifestRow&) { return false; }, true);
 }
 
-TEST_CASE("search by every SOP, series and study UID of the corpus finds every file holding it", "[corpus][search][uid]") {
+TEST_CASE("search by every SOP, series and study UID of the corpus finds every file holding it",
+          "[corpus][search][uid]") {
     for (const char* kind : {"SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID"}) {
         const auto uids = Manifest::distinct(indexedRows(), kind);
         REQUIRE(uids.size() > 10);
@@ -580,7 +604,8 @@ TEST_CASE("search by every SOP, series and study UID of the corpus finds every f
     CHECK(sameSop.size() > 5);
     checkQuery("SOPInstanceUID:\"" + sop + "\"", [&](const ManifestRow& row) { return row["SOPInstanceUID"] == sop; });
     // A UID is one token: a prefix of it is no match.
-    checkQuery("SOPInstanceUID:" + sop.substr(0, sop.rfind('.')), [](const ManifestRow&) { return false; }, true);
+    checkQuery(
+        "SOPInstanceUID:" + sop.substr(0, sop.rfind('.')), [](const ManifestRow&) { return false; }, true);
 }
 
 TEST_CASE("free text and AND/OR/NOT combinations", "[corpus][search]") {
@@ -613,14 +638,16 @@ TEST_CASE("free text and AND/OR/NOT combinations", "[corpus][search]") {
         return (row["modality"] == "CT" || row["modality"] == "NM") && dateIn("20040101", true, "20041231", true)(row);
     });
     checkQuery("PatientName:doe AND (StudyDate:19950903 OR Modality:MR)", [&](const ManifestRow& row) {
-        return hasWord(row["PatientName"], "doe") && (row.normalisedStudyDate() == "19950903" || row["modality"] == "MR");
+        return hasWord(row["PatientName"], "doe") &&
+               (row.normalisedStudyDate() == "19950903" || row["modality"] == "MR");
     });
     checkQuery("NOT Modality:MR", [](const ManifestRow& row) { return row["modality"] != "MR"; });
     checkQuery("*:* AND NOT Modality:MR AND NOT Modality:OT",
                [](const ManifestRow& row) { return row["modality"] != "MR" && row["modality"] != "OT"; });
 }
 
-TEST_CASE("search returns the requested fields with the manifest's values, and pages correctly", "[corpus][search][paging]") {
+TEST_CASE("search returns the requested fields with the manifest's values, and pages correctly",
+          "[corpus][search][paging]") {
     // Default fields: values as stored.
     const auto all = search("*:*");
     REQUIRE(all.results.size() == indexedRows().size());
@@ -630,8 +657,9 @@ TEST_CASE("search returns the requested fields with the manifest's values, and p
         if (!manifest().lists(all.filesInOrder[i])) continue;  // reported by the set comparison
         const auto& row = manifest().byFile(all.filesInOrder[i]);
         INFO(row.file());
-        for (const char* column : {"SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "PatientName",
-                                   "StudyDate", "StudyDescription", "SeriesDescription", "SeriesNumber", "InstanceNumber"})
+        for (const char* column :
+             {"SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "PatientName", "StudyDate",
+              "StudyDescription", "SeriesDescription", "SeriesNumber", "InstanceNumber"})
             CHECK(stringOr(fields, column) == row[column]);
         CHECK(stringOr(fields, "Modality") == row["modality"]);
     }
@@ -721,7 +749,8 @@ TEST_CASE("searchDIM groups patients, studies, series and images as the manifest
     }
 
     // The README's facts, as a cross-check of the manifest-computed grouping.
-    const auto peter = expectedTree(Manifest::select(indexedRows(), [](const auto& row) { return row["PatientID"] == "98890234"; }));
+    const auto peter =
+        expectedTree(Manifest::select(indexedRows(), [](const auto& row) { return row["PatientID"] == "98890234"; }));
     CHECK(countStudies(peter) == 4);
     CHECK(countSeries(peter) == 9);
     CHECK(countImages(peter) == 24);
@@ -732,9 +761,10 @@ TEST_CASE("searchDIM groups patients, studies, series and images as the manifest
     CHECK(longValue(patient, "nStudies") == 4);
 }
 
-TEST_CASE("searchDIM depth cuts the tree; paging counts patients", "[corpus][dim][paging]") {
+TEST_CASE("searchDIM depth cuts the tree, and paging counts patients", "[corpus][dim][paging]") {
     const std::string query = "PatientName:doe";
-    const auto expected = expectedTree(Manifest::select(indexedRows(), [](const auto& row) { return hasWord(row["PatientName"], "doe"); }));
+    const auto expected = expectedTree(
+        Manifest::select(indexedRows(), [](const auto& row) { return hasWord(row["PatientName"], "doe"); }));
     REQUIRE(expected.size() == 2);
 
     const auto none = searchDim(query, "&depth=none");
@@ -777,7 +807,8 @@ TEST_CASE("searchDIM depth cuts the tree; paging counts patients", "[corpus][dim
     // Paging on patients over the whole corpus: pages are slices of one order of patients.
     const auto whole = searchDim("*:*", "&depth=patient");
     std::vector<std::string> order;
-    forEachObject(whole->getArray("results"), [&](const Poco::JSON::Object::Ptr& p) { order.push_back(patientKeyOf(p)); });
+    forEachObject(whole->getArray("results"),
+                  [&](const Poco::JSON::Object::Ptr& p) { order.push_back(patientKeyOf(p)); });
     const auto expectedPatients = expectedTree(indexedRows()).size();
     CHECK(order.size() == expectedPatients);
     CHECK(longValue(whole, "numResults") == static_cast<long>(expectedPatients));
@@ -800,17 +831,27 @@ TEST_CASE("dump returns every attribute with the manifest's values, non-Latin na
     auto& server = corpus().server;
     // column -> attribute keyword, for the manifest columns that hold attribute values.
     const std::vector<std::pair<std::string, std::string>> columns = {
-        {"PatientName", "PatientName"},       {"PatientID", "PatientID"},
-        {"StudyInstanceUID", "StudyInstanceUID"}, {"SeriesInstanceUID", "SeriesInstanceUID"},
-        {"SOPInstanceUID", "SOPInstanceUID"}, {"StudyDate", "StudyDate"},
-        {"StudyTime", "StudyTime"},           {"AccessionNumber", "AccessionNumber"},
-        {"StudyDescription", "StudyDescription"}, {"SeriesDescription", "SeriesDescription"},
-        {"SeriesNumber", "SeriesNumber"},     {"InstanceNumber", "InstanceNumber"},
-        {"modality", "Modality"},             {"sop_class_uid", "SOPClassUID"},
+        {"PatientName", "PatientName"},
+        {"PatientID", "PatientID"},
+        {"StudyInstanceUID", "StudyInstanceUID"},
+        {"SeriesInstanceUID", "SeriesInstanceUID"},
+        {"SOPInstanceUID", "SOPInstanceUID"},
+        {"StudyDate", "StudyDate"},
+        {"StudyTime", "StudyTime"},
+        {"AccessionNumber", "AccessionNumber"},
+        {"StudyDescription", "StudyDescription"},
+        {"SeriesDescription", "SeriesDescription"},
+        {"SeriesNumber", "SeriesNumber"},
+        {"InstanceNumber", "InstanceNumber"},
+        {"modality", "Modality"},
+        {"sop_class_uid", "SOPClassUID"},
         {"specific_character_set", "SpecificCharacterSet"},
-        {"rows", "Rows"},                     {"columns", "Columns"},
-        {"bits_allocated", "BitsAllocated"},  {"bits_stored", "BitsStored"},
-        {"samples_per_pixel", "SamplesPerPixel"}, {"photometric_interpretation", "PhotometricInterpretation"},
+        {"rows", "Rows"},
+        {"columns", "Columns"},
+        {"bits_allocated", "BitsAllocated"},
+        {"bits_stored", "BitsStored"},
+        {"samples_per_pixel", "SamplesPerPixel"},
+        {"photometric_interpretation", "PhotometricInterpretation"},
     };
     std::map<std::string, std::string> dumpedNames;  // file -> PatientName
     for (const auto& sop : Manifest::distinct(indexedRows(), "SOPInstanceUID")) {
@@ -867,7 +908,8 @@ TEST_CASE("CSV export: /export/cvs, /export and POST /exportFile then GET /expor
     const std::vector<std::string> columns = {"SOPInstanceUID", "PatientName", "StudyDate", "AccessionNumber"};
     std::string fieldParams;
     for (const auto& c : columns) fieldParams += "&fields=" + c;
-    const auto archibald = Manifest::select(indexedRows(), [](const auto& row) { return row["PatientID"] == "77654033"; });
+    const auto archibald =
+        Manifest::select(indexedRows(), [](const auto& row) { return row["PatientID"] == "77654033"; });
     const auto expectedRows = expectedCsvRows(archibald, columns);
     const auto expectedHeader = "\"SOPInstanceUID\";\"PatientName\";\"StudyDate\";\"AccessionNumber\";";
 
@@ -893,7 +935,8 @@ TEST_CASE("CSV export: /export/cvs, /export and POST /exportFile then GET /expor
 
     // The web app's and dicoogle-client's way: POST, then download by UID.
     const auto fieldsJson = "[\"SOPInstanceUID\",\"PatientName\",\"StudyDate\",\"AccessionNumber\"]";
-    auto issued = server.post("/exportFile?query=" + urlEncode("PatientID:77654033") + "&fields=" + urlEncode(fieldsJson));
+    auto issued =
+        server.post("/exportFile?query=" + urlEncode("PatientID:77654033") + "&fields=" + urlEncode(fieldsJson));
     INFO(issued.body);
     REQUIRE(issued.status == 200);
     const auto uid = parseObject(issued.body)->getValue<std::string>("uid");
@@ -902,7 +945,8 @@ TEST_CASE("CSV export: /export/cvs, /export and POST /exportFile then GET /expor
     CHECK(download.contentType.rfind("application/csv", 0) == 0);
     checkCsv(download, expectedRows);
     // The same through a form body.
-    auto issuedForm = server.post("/exportFile", "query=" + urlEncode("PatientID:123565") + "&fields=" + urlEncode(fieldsJson));
+    auto issuedForm =
+        server.post("/exportFile", "query=" + urlEncode("PatientID:123565") + "&fields=" + urlEncode(fieldsJson));
     REQUIRE(issuedForm.status == 200);
     checkCsv(server.get("/exportFile?UID=" + urlEncode(parseObject(issuedForm.body)->getValue<std::string>("uid"))),
              expectedCsvRows(series, columns));
@@ -916,7 +960,8 @@ TEST_CASE("CSV export: /export/cvs, /export and POST /exportFile then GET /expor
     REQUIRE(list.status == 200);
     std::set<std::string> keywords;
     const auto array = parseArray(list.body);
-    for (std::size_t i = 0; i < array->size(); ++i) keywords.insert(array->getElement<std::string>(static_cast<unsigned>(i)));
+    for (std::size_t i = 0; i < array->size(); ++i)
+        keywords.insert(array->getElement<std::string>(static_cast<unsigned>(i)));
     for (const char* keyword : {"PatientName", "PatientID", "StudyInstanceUID", "Modality", "StudyDate"})
         CHECK(keywords.count(keyword) == 1);
 }
@@ -927,7 +972,8 @@ TEST_CASE("providers lists the xapian index and query provider and the file stor
         REQUIRE(response.status == 200);
         std::set<std::string> result;
         const auto array = parseArray(response.body);
-        for (std::size_t i = 0; i < array->size(); ++i) result.insert(array->getElement<std::string>(static_cast<unsigned>(i)));
+        for (std::size_t i = 0; i < array->size(); ++i)
+            result.insert(array->getElement<std::string>(static_cast<unsigned>(i)));
         return result;
     };
     CHECK(names("").count("xapian") == 1);
@@ -940,7 +986,8 @@ TEST_CASE("providers lists the xapian index and query provider and the file stor
 TEST_CASE("unindex by StudyInstanceUID and by SeriesInstanceUID, then search again", "[corpus][unindex]") {
     // A server of its own: this test changes its index.
     SamplesServer server;
-    const auto members = Manifest::select(manifest().inGroups({"core"}), [](const auto& row) { return row.file().rfind("dicomdir/", 0) == 0; });
+    const auto members = Manifest::select(manifest().inGroups({"core"}),
+                                          [](const auto& row) { return row.file().rfind("dicomdir/", 0) == 0; });
     REQUIRE(members.size() == 31);
     const auto task = server.indexAndWait(samplesUri("dicomdir"));
     CHECK(longValue(task, "nIndexed") == 31);
@@ -952,7 +999,9 @@ TEST_CASE("unindex by StudyInstanceUID and by SeriesInstanceUID, then search aga
         REQUIRE(response.status == 200);
         const auto body = parseObject(response.body);
         std::vector<std::string> files;
-        forEachObject(body->getArray("results"), [&](const Poco::JSON::Object::Ptr& r) { files.push_back(fileOfUri(r->getValue<std::string>("uri"))); });
+        forEachObject(body->getArray("results"), [&](const Poco::JSON::Object::Ptr& r) {
+            files.push_back(fileOfUri(r->getValue<std::string>("uri")));
+        });
         std::sort(files.begin(), files.end());
         CHECK(longValue(body, "numResults") == static_cast<long>(files.size()));
         return files;
@@ -982,17 +1031,16 @@ TEST_CASE("unindex by StudyInstanceUID and by SeriesInstanceUID, then search aga
     // Two series of Doe^Archibald in one form body.
     const auto ct = manifest().byFile("dicomdir/77654033/CT2/17106")["SeriesInstanceUID"];
     const auto cr = manifest().byFile("dicomdir/77654033/CR1/6154")["SeriesInstanceUID"];
-    const auto inSeries = Manifest::select(remaining, [&](const auto& row) {
-        return row["SeriesInstanceUID"] == ct || row["SeriesInstanceUID"] == cr;
-    });
+    const auto inSeries = Manifest::select(
+        remaining, [&](const auto& row) { return row["SeriesInstanceUID"] == ct || row["SeriesInstanceUID"] == cr; });
     REQUIRE(inSeries.size() > 2);
-    auto bySeries = server.post("/management/tasks/unindex", "SeriesInstanceUID=" + urlEncode(ct) + "&SeriesInstanceUID=" + urlEncode(cr));
+    auto bySeries = server.post("/management/tasks/unindex",
+                                "SeriesInstanceUID=" + urlEncode(ct) + "&SeriesInstanceUID=" + urlEncode(cr));
     INFO(bySeries.body);
     REQUIRE(bySeries.status == 200);
     CHECK(longValue(parseObject(bySeries.body), "indexed") == static_cast<long>(inSeries.size()));
-    remaining = Manifest::select(remaining, [&](const auto& row) {
-        return row["SeriesInstanceUID"] != ct && row["SeriesInstanceUID"] != cr;
-    });
+    remaining = Manifest::select(
+        remaining, [&](const auto& row) { return row["SeriesInstanceUID"] != ct && row["SeriesInstanceUID"] != cr; });
     CHECK(searchFiles("*:*") == Manifest::files(remaining));
 
     // Unindexing it again finds nothing to remove; bad input is refused.
@@ -1001,11 +1049,15 @@ TEST_CASE("unindex by StudyInstanceUID and by SeriesInstanceUID, then search aga
     CHECK(longValue(parseObject(again.body), "indexed") == 0);
     CHECK(server.post("/management/tasks/unindex?StudyInstanceUID=not-a-uid").status == 400);
     CHECK(server.post("/management/tasks/unindex").status == 400);
-    CHECK(server.post("/management/tasks/unindex?StudyInstanceUID=" + urlEncode(study) + "&SeriesInstanceUID=" + urlEncode(ct)).status == 400);
+    CHECK(server
+              .post("/management/tasks/unindex?StudyInstanceUID=" + urlEncode(study) +
+                    "&SeriesInstanceUID=" + urlEncode(ct))
+              .status == 400);
     CHECK(searchFiles("*:*") == Manifest::files(remaining));
 
     // The finished index task is closed and gone from the list.
-    auto closed = server.post("/index/task?uid=" + urlEncode(task->getValue<std::string>("taskUid")) + "&type=close&action=delete");
+    auto closed = server.post("/index/task?uid=" + urlEncode(task->getValue<std::string>("taskUid")) +
+                              "&type=close&action=delete");
     REQUIRE(closed.status == 200);
     CHECK(parseObject(closed.body)->getValue<bool>("removed"));
     auto listed = parseObject(server.get("/index/task").body);

@@ -20,7 +20,9 @@ std::vector<std::string> splitTabs(const std::string& line) {
     }
 }
 
-bool isWordByte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
+bool isWordByte(unsigned char c) {
+    return std::isalnum(c) || c == '_' || c >= 0x80;
+}
 
 }  // namespace
 
@@ -70,7 +72,9 @@ const Manifest& Manifest::samples() {
     return manifest;
 }
 
-const ManifestRow& Manifest::byFile(const std::string& file) const { return rows_.at(byFile_.at(file)); }
+const ManifestRow& Manifest::byFile(const std::string& file) const {
+    return rows_.at(byFile_.at(file));
+}
 
 RowSet Manifest::inGroups(std::initializer_list<std::string_view> groups) const {
     RowSet out;
@@ -81,7 +85,8 @@ RowSet Manifest::inGroups(std::initializer_list<std::string_view> groups) const 
 
 RowSet Manifest::select(const RowSet& from, const RowPredicate& predicate) {
     RowSet out;
-    std::copy_if(from.begin(), from.end(), std::back_inserter(out), [&](const ManifestRow* row) { return predicate(*row); });
+    std::copy_if(from.begin(), from.end(), std::back_inserter(out),
+                 [&](const ManifestRow* row) { return predicate(*row); });
     return out;
 }
 
@@ -112,8 +117,8 @@ std::vector<std::string> valueWords(std::string_view value) {
     std::string word;
     for (std::size_t i = 0; i < value.size(); ++i) {
         const auto c = static_cast<unsigned char>(value[i]);
-        const bool dotInside = c == '.' && !word.empty() && i + 1 < value.size() &&
-                               isWordByte(static_cast<unsigned char>(value[i + 1]));
+        const bool dotInside =
+            c == '.' && !word.empty() && i + 1 < value.size() && isWordByte(static_cast<unsigned char>(value[i + 1]));
         if (isWordByte(c) || dotInside) {
             word.push_back(static_cast<char>(c));
         } else if (!word.empty()) {

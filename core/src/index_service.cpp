@@ -48,18 +48,6 @@ std::string taskName(const std::vector<sdk::IndexProvider*>& indexers, const sdk
 
 }  // namespace
 
-std::string_view uidKeyword(UidLevel level) noexcept {
-    switch (level) {
-        case UidLevel::Study:
-            return "StudyInstanceUID";
-        case UidLevel::Series:
-            return "SeriesInstanceUID";
-        case UidLevel::Instance:
-            return "SOPInstanceUID";
-    }
-    return "SOPInstanceUID";
-}
-
 class IndexService::Impl {
 public:
     Impl(ProviderRegistry& registry, TaskManager& tasks, IndexServiceOptions options)
@@ -195,41 +183,6 @@ public:
                                                      std::to_string(combined.notFound) + " not found, " +
                                                      std::to_string(combined.failed) + " failed)");
         return combined;
-    }
-
-    std::vector<sdk::Uri> urisForUids(UidLevel level, const std::vector<std::string>& uids,
-                                      const std::vector<std::string>& names, std::size_t* unresolved) const {
-        std::vector<sdk::QueryProvider*> providers;
-        if (names.empty()) {
-            for (const auto& entry : registry_.list(ProviderKind::Query))
-                if (auto* provider = registry_.query(entry.name); provider && provider->isEnabled())
-                    providers.push_back(provider);
-        } else {
-            for (const auto& name : names)
-                if (auto* provider = registry_.query(name);
-                    provider && provider->isEnabled() &&
-                    std::find(providers.begin(), providers.end(), provider) == providers.end())
-                    providers.push_back(provider);
-        }
-        std::vector<sdk::Uri> found;
-        std::set<std::string> seen;
-        std::size_t missing = 0;
-        for (const auto& uid : uids) {
-            sdk::QueryRequest request;
-            request.query = sdk::TermQuery{std::string(uidKeyword(level)), uid};
-            request.text = std::string(uidKeyword(level)) + ":\"" + uid + "\"";
-            request.fields = {"uri"};
-            bool any = false;
-            for (auto* provider : providers) {
-                for (auto& result : provider->query(request).results) {
-                    any = true;
-                    if (seen.insert(result.uri.str()).second) found.push_back(std::move(result.uri));
-                }
-            }
-            if (!any) ++missing;
-        }
-        if (unresolved) *unresolved = missing;
-        return found;
     }
 
     void shutdown() {
@@ -385,12 +338,6 @@ void IndexService::flush() {
 sdk::UnindexReport IndexService::unindex(const std::vector<sdk::Uri>& uris,
                                          const std::vector<std::string>& indexerNames) {
     return impl_->unindex(uris, indexerNames);
-}
-
-std::vector<sdk::Uri> IndexService::urisForUids(UidLevel level, const std::vector<std::string>& uids,
-                                                const std::vector<std::string>& queryProviderNames,
-                                                std::size_t* unresolved) const {
-    return impl_->urisForUids(level, uids, queryProviderNames, unresolved);
 }
 
 void IndexService::shutdown() {

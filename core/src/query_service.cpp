@@ -147,9 +147,11 @@ std::size_t QueryService::forEach(const sdk::QueryNode& query, const std::string
     return visited;
 }
 
-std::vector<sdk::Uri> QueryService::urisMatching(const std::string& field,
-                                                 const std::vector<std::string>& values) const {
+std::vector<sdk::Uri> QueryService::urisMatching(const std::string& field, const std::vector<std::string>& values,
+                                                 std::size_t* unmatched) const {
     std::vector<sdk::Uri> uris;
+    std::set<std::string> matchedValues;
+    if (unmatched) *unmatched = 0;
     if (values.empty()) return uris;
     const auto providers = resolveProviders({}, true);
     std::unordered_set<std::string> seen;
@@ -167,10 +169,19 @@ std::vector<sdk::Uri> QueryService::urisMatching(const std::string& field,
             anyOf.clauses.size() == 1 ? anyOf.clauses.front().node : sdk::QueryNode(std::move(anyOf));
         forEach(query, text, providers, {field}, [&](const sdk::SearchResult& result) {
             auto it = result.fields.find(field);
-            if (it != result.fields.end() && wanted.count(asciiLower(trimmed(it->second))) == 0) return true;
+            if (it != result.fields.end()) {
+                const auto value = asciiLower(trimmed(it->second));
+                if (wanted.count(value) == 0) return true;
+                matchedValues.insert(value);
+            }
             if (seen.insert(result.uri.str()).second) uris.push_back(result.uri);
             return true;
         });
+    }
+    if (unmatched) {
+        std::set<std::string> distinct;
+        for (const auto& value : values) distinct.insert(asciiLower(value));
+        for (const auto& value : distinct) *unmatched += matchedValues.count(value) == 0 ? 1 : 0;
     }
     return uris;
 }

@@ -10,6 +10,7 @@
 
 #include "json_output.hpp"
 #include "tessera/core/index_service.hpp"
+#include "tessera/core/query_service.hpp"
 #include "tessera/core/plugin_host.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/task_manager.hpp"
@@ -138,32 +139,29 @@ HttpResponse changeTask(ServerContext& context, const HttpRequest& request) {
 }
 
 HttpResponse unindex(ServerContext& context, const HttpRequest& request) {
-    static const std::pair<const char*, std::optional<core::UidLevel>> kKinds[] = {
-        {"uri", std::nullopt},
-        {"SOPInstanceUID", core::UidLevel::Instance},
-        {"SeriesInstanceUID", core::UidLevel::Series},
-        {"StudyInstanceUID", core::UidLevel::Study}};
-    const std::pair<const char*, std::optional<core::UidLevel>>* chosen = nullptr;
+    // The parameter names are the DICOM keywords the UIDs are looked up by.
+    static const char* const kKinds[] = {"uri", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID"};
+    const char* chosen = nullptr;
     int given = 0;
     for (const auto& kind : kKinds) {
-        if (!request.hasParam(kind.first)) continue;
+        if (!request.hasParam(kind)) continue;
         ++given;
-        chosen = &kind;
+        chosen = kind;
     }
     if (given != 1) return jsonError(400, kUnindexArgumentsError);
 
     const auto providers = nonEmpty(request.paramList("provider"));
     context.indexing.resolveIndexers(providers);  // a bad name is a 400 before any work
-    const auto values = request.paramList(chosen->first);
+    const auto values = request.paramList(chosen);
     std::vector<sdk::Uri> uris;
     std::size_t unresolved = 0;
-    if (!chosen->second) {
+    if (std::string_view(chosen) == "uri") {
         uris = parseClientUris(values);
     } else {
         static const std::regex kUid("[0-9]+(\\.[0-9]+)*");
         for (const auto& uid : values)
             if (!std::regex_match(uid, kUid)) return jsonError(400, "Invalid DICOM UID");
-        uris = context.indexing.urisForUids(*chosen->second, values, context.settings.dimProviders(), &unresolved);
+        uris = context.queries.urisMatching(chosen, values, &unresolved);
     }
     const auto report = context.indexing.unindex(uris, providers);
     auto body = newJsonObject();

@@ -22,6 +22,8 @@
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/core/memory_settings_section.hpp"
 #include "tessera/core/plugin_host.hpp"
+#include "tessera/core/query_service.hpp"
+#include "tessera/core/server_settings.hpp"
 #include "tessera/core/task_manager.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/plugin_set.hpp"
@@ -228,6 +230,8 @@ struct Harness {
             lines.push_back({level, text});
         };
         service = std::make_unique<IndexService>(host->registry(), tasks, options);
+        serverSettings = ServerSettings::open(data.path() / "server.xml");
+        queries = std::make_unique<QueryService>(host->registry(), *serverSettings);
     }
     ~Harness() {
         service->shutdown();
@@ -269,6 +273,8 @@ struct Harness {
     std::mutex logMutex;
     std::vector<LogLine> lines;
     std::unique_ptr<IndexService> service;
+    std::unique_ptr<ServerSettings> serverSettings;
+    std::unique_ptr<QueryService> queries;
 };
 
 sdk::Uri countedUri(const fs::path& path) {
@@ -527,7 +533,7 @@ TEST_CASE("unindex by URI and by UID", "[index][unindex]") {
     REQUIRE(slice.status == DicomReadStatus::Ok);
     const std::string seriesUid = slice.object->getOr("SeriesInstanceUID");
     std::size_t unresolved = 99;
-    const auto uris = harness.service->urisForUids(UidLevel::Series, {seriesUid, "1.2.3.999"}, {"XAPIAN"}, &unresolved);
+    const auto uris = harness.queries->urisMatching("SeriesInstanceUID", {seriesUid, "1.2.3.999"}, &unresolved);
     CHECK(uris.size() == 20);
     CHECK(unresolved == 1);
     for (const auto& uri : uris) CHECK(uri.str().rfind(fileUri(kSamples / "series").str(), 0) == 0);
@@ -535,15 +541,15 @@ TEST_CASE("unindex by URI and by UID", "[index][unindex]") {
     CHECK(report.removed == 20);
     CHECK(harness.query("xapian", sdk::MatchAllQuery{}).total == total - 21);
 
-    // By study UID, through every enabled query provider (none named).
+    // By study UID.
     const auto mr = readDicomFile(kSamples / "images/MR_small.dcm");
     REQUIRE(mr.status == DicomReadStatus::Ok);
     const std::string studyUid = mr.object->getOr("StudyInstanceUID");
-    const auto studyUris = harness.service->urisForUids(UidLevel::Study, {studyUid}, {});
+    const auto studyUris = harness.queries->urisMatching("StudyInstanceUID", {studyUid});
     REQUIRE_FALSE(studyUris.empty());
     CHECK(std::find(studyUris.begin(), studyUris.end(), fileUri(kSamples / "images/MR_small.dcm")) != studyUris.end());
     CHECK(harness.service->unindex(studyUris, {}).removed == studyUris.size());
-    CHECK(harness.service->urisForUids(UidLevel::Study, {studyUid}, {}).empty());
+    CHECK(harness.queries->urisMatching("StudyInstanceUID", {studyUid}).empty());
 
     CHECK_THROWS_AS(harness.service->unindex({ct}, {"nope"}), sdk::Error);
 }

@@ -52,8 +52,6 @@ struct IndexServiceOptions {
     std::function<void(sdk::LogLevel, const std::string&)> log;
 };
 
-/// The DICOM attribute that names the objects to unindex.
-enum class UidLevel { Study, Series, Instance };
 
 class IndexService {
 public:
@@ -90,14 +88,6 @@ public:
     /// the largest any indexer reported and `notFound` the rest.
     sdk::UnindexReport unindex(const std::vector<sdk::Uri>& uris, const std::vector<std::string>& indexerNames);
 
-    /// The URIs of the objects with these UIDs at `level`, found with TermQuery{<attribute>, uid}
-    /// through the named query providers (case-insensitive; disabled ones are left out; no names
-    /// = every enabled QueryProvider). Distinct, in the order found. `unresolved` (optional)
-    /// receives how many UIDs matched nothing.
-    std::vector<sdk::Uri> urisForUids(UidLevel level, const std::vector<std::string>& uids,
-                                      const std::vector<std::string>& queryProviderNames,
-                                      std::size_t* unresolved = nullptr) const;
-
     /// Stops every running task, waits for them, commits pending indexObject() work, and refuses
     /// new tasks. Idempotent. Call before the providers go away.
     void shutdown();
@@ -107,7 +97,5 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// The attribute keyword of a level: StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID.
-std::string_view uidKeyword(UidLevel level) noexcept;
 
 }  // namespace tessera::core

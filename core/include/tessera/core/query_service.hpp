@@ -93,7 +93,9 @@ public:
     // The provider's answers are checked again here (the value must equal one of `values`,
     // ASCII case-insensitively, when the provider returns the field), so a provider whose term
     // matching is broader (words) cannot widen the set. Each URI appears once, first-seen order.
-    std::vector<sdk::Uri> urisMatching(const std::string& field, const std::vector<std::string>& values) const;
+    // `unmatched` (optional) receives how many of the values matched nothing.
+    std::vector<sdk::Uri> urisMatching(const std::string& field, const std::vector<std::string>& values,
+                                       std::size_t* unmatched = nullptr) const;
 
     /// Dicoogle's `expand`: `^` becomes a space, the text is split on whitespace, and every token
     /// becomes a free-text term (field ""), all of them required (BooleanQuery of Must clauses;

@@ -1043,10 +1043,11 @@ TEST_CASE("unindex by StudyInstanceUID and by SeriesInstanceUID, then search aga
         remaining, [&](const auto& row) { return row["SeriesInstanceUID"] != ct && row["SeriesInstanceUID"] != cr; });
     CHECK(searchFiles("*:*") == Manifest::files(remaining));
 
-    // Unindexing it again finds nothing to remove; bad input is refused.
+    // Unindexing it again finds nothing to remove: the UID matched nothing; bad input is refused.
     auto again = server.post("/management/tasks/unindex?StudyInstanceUID=" + urlEncode(study));
     REQUIRE(again.status == 200);
     CHECK(longValue(parseObject(again.body), "indexed") == 0);
+    CHECK(longValue(parseObject(again.body), "notFound") == 1);
     CHECK(server.post("/management/tasks/unindex?StudyInstanceUID=not-a-uid").status == 400);
     CHECK(server.post("/management/tasks/unindex").status == 400);
     CHECK(server

@@ -1,15 +1,18 @@
 'use strict';
 // Starts the real tessera-server binary on a free port in a fresh temp directory and reports its
 // base URL; stop() ends it and removes the directory. Shared by the client tests.
+// options.serverXml: the text of a server.xml written into the data directory before start
+// (e.g. to give the file storage plugin extra roots).
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-async function startServer(extraArgs = []) {
+async function startServer(extraArgs = [], options = {}) {
   const binary = process.env.TESSERA_SERVER_BINARY;
   if (!binary) throw new Error('TESSERA_SERVER_BINARY is not set (run through ctest)');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-js-'));
+  if (typeof options.serverXml === 'string') fs.writeFileSync(path.join(dataDir, 'server.xml'), options.serverXml);
   const child = spawn(binary, ['--data-dir', dataDir, '--http-port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tessera/core/dicom/dicom_reader.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 using namespace tessera::core;
 namespace fs = std::filesystem;
@@ -136,22 +137,7 @@ DicomReadResult readString(const std::string& bytes) {
     return readDicomBytes(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("tessera-dicom-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using tessera::test::TempDir;
 
 }  // namespace
 

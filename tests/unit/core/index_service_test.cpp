@@ -28,6 +28,7 @@
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/plugin_set.hpp"
 #include "tessera/sdk/query_provider.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace sdk = tessera::sdk;
@@ -40,25 +41,7 @@ const fs::path kSamples = fs::canonical(TESSERA_SAMPLES_DIR);
 const fs::path kModules = TESSERA_PLUGIN_MODULE_DIR;
 const fs::path kTestPlugins = TESSERA_TEST_PLUGIN_DIR;
 
-class TempDir {
-public:
-    explicit TempDir(const std::string& prefix) {
-        std::random_device random;
-        path_ = fs::temp_directory_path() / (prefix + std::to_string(random()) + std::to_string(random()));
-        fs::create_directories(path_);
-        path_ = fs::canonical(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using tessera::test::TempDir;
 
 // --- The MANIFEST: group of each sample file. ---
 

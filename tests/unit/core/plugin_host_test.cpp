@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tessera/sdk/error.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace sdk = tessera::sdk;
@@ -32,28 +33,7 @@ fs::path pluginFile(const std::string& testCase) {
     return kPluginRoot / testCase / ("tessera-test-" + testCase + ".so");
 }
 
-class TempDir {
-public:
-    TempDir() {
-        std::random_device random;
-        std::string name = "tessera-plugin-host-";
-        name += std::to_string(random());
-        name += std::to_string(random());
-        path_ = fs::temp_directory_path() / name;
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
+using tessera::test::TempDir;
 
 struct LogLine {
     sdk::LogLevel level;

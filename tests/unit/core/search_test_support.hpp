@@ -18,6 +18,7 @@
 #include "tessera/core/query_service.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/sdk/index_provider.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 namespace search_test {
 
@@ -25,25 +26,7 @@ namespace fs = std::filesystem;
 namespace sdk = tessera::sdk;
 namespace core = tessera::core;
 
-class TempDir {
-public:
-    TempDir() {
-        std::random_device random;
-        path_ =
-            fs::temp_directory_path() / ("tessera-search-test-" + std::to_string(random()) + std::to_string(random()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using tessera::test::TempDir;
 
 inline fs::path samples() {
     return fs::weakly_canonical(fs::path(TESSERA_SAMPLES_DIR));

@@ -17,6 +17,7 @@
 
 #include "tessera/core/server_settings.hpp"
 #include "tessera/sdk/error.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 using namespace tessera::core;
 using tessera::sdk::Error;
@@ -24,19 +25,7 @@ using tessera::sdk::ErrorCode;
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::random_device random;
-        path = std::filesystem::temp_directory_path() /
-               ("tessera-settings-" + std::to_string(random()) + "-" + std::to_string(random()));
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+using tessera::test::TempDir;
 
 std::string readFile(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -154,7 +143,7 @@ std::string numbered(const char* prefix, int n) {
 
 TEST_CASE("ServerSettings: first open writes every default", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "confs" / "server.xml";  // directory does not exist yet
+    const auto file = dir.path() / "confs" / "server.xml";  // directory does not exist yet
     {
         auto settings = ServerSettings::open(file);
         CHECK(settings->file() == file);
@@ -203,7 +192,7 @@ TEST_CASE("ServerSettings: first open writes every default", "[settings]") {
 
 TEST_CASE("ServerSettings: an existing Dicoogle server.xml loads with its values", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     writeFile(file, kDicoogleXml);
     auto settings = ServerSettings::open(file);
 
@@ -242,7 +231,7 @@ TEST_CASE("ServerSettings: an existing Dicoogle server.xml loads with its values
 
 TEST_CASE("ServerSettings: unknown elements survive a save", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     writeFile(file, kDicoogleXml);
     {
         auto settings = ServerSettings::open(file);
@@ -277,7 +266,7 @@ TEST_CASE("ServerSettings: unknown elements survive a save", "[settings]") {
 
 TEST_CASE("ServerSettings: set() persists across reopening", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     {
         auto settings = ServerSettings::open(file);
         settings->set("web-server[@port]", "0");
@@ -312,7 +301,7 @@ TEST_CASE("ServerSettings: set() persists across reopening", "[settings]") {
 
 TEST_CASE("ServerSettings: bad values are refused before anything changes", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     auto settings = ServerSettings::open(file);
     const std::string before = readFile(file);
 
@@ -350,7 +339,7 @@ TEST_CASE("ServerSettings: bad values are refused before anything changes", "[se
 
 TEST_CASE("ServerSettings: malformed keys", "[settings]") {
     TempDir dir;
-    auto settings = ServerSettings::open(dir.path / "server.xml");
+    auto settings = ServerSettings::open(dir.path() / "server.xml");
     for (const std::string key : {"", ".", "a..b", "a.", ".a", "a[", "a[x]", "a[-1]", "a[@]", "a[@x].b",
                                   "a[@x][@y]", "1abc", "a b", "a/b", "a[0][1]", "a[1234567]"}) {
         INFO("key: " << key);
@@ -365,7 +354,7 @@ TEST_CASE("ServerSettings: malformed keys", "[settings]") {
 
 TEST_CASE("ServerSettings: getString, getInt and getBool", "[settings]") {
     TempDir dir;
-    auto settings = ServerSettings::open(dir.path / "server.xml");
+    auto settings = ServerSettings::open(dir.path() / "server.xml");
     CHECK(settings->getString("no.such.key", "fallback") == "fallback");
     CHECK(settings->getString("archive.main-directory", "fallback") == "fallback");  // empty
     CHECK(settings->getInt("no.such.key", 7) == 7);
@@ -384,7 +373,7 @@ TEST_CASE("ServerSettings: getString, getInt and getBool", "[settings]") {
 
 TEST_CASE("ServerSettings: malformed or invalid files fail at open", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"<config><web-server port=\"8080\"></config>", "malformed"},
         {"<config>", "malformed"},
@@ -404,14 +393,14 @@ TEST_CASE("ServerSettings: malformed or invalid files fail at open", "[settings]
         CHECK(message.find(reason) != std::string::npos);
         CHECK(readFile(file) == content);  // a broken file is never overwritten
     }
-    const auto directory = dir.path / "dir.xml";
+    const auto directory = dir.path() / "dir.xml";
     std::filesystem::create_directories(directory);
     CHECK(errorOf([&] { (void)ServerSettings::open(directory); }).first == ErrorCode::InvalidArgument);
 }
 
 TEST_CASE("ServerSettings: plugin sections persist in the same file", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     {
         auto settings = ServerSettings::open(file);
         auto& xapian = settings->pluginSection("xapian");
@@ -455,7 +444,7 @@ TEST_CASE("ServerSettings: plugin sections persist in the same file", "[settings
 
 TEST_CASE("ServerSettings: saving is atomic and keeps the file mode", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     auto settings = ServerSettings::open(file);
     REQUIRE(::chmod(file.c_str(), 0640) == 0);
     for (int i = 0; i < 5; ++i) settings->set("archive.node-name", numbered("node-", i));
@@ -463,14 +452,14 @@ TEST_CASE("ServerSettings: saving is atomic and keeps the file mode", "[settings
     REQUIRE(::stat(file.c_str(), &info) == 0);
     CHECK((info.st_mode & 0777) == 0640);
     std::size_t entries = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path)) ++entries;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++entries;
     CHECK(entries == 1);  // no temporary files left behind
     CHECK(ServerSettings::open(file)->get("archive.node-name") == "node-4");
 }
 
 TEST_CASE("ServerSettings: a failed save changes nothing in memory", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     auto settings = ServerSettings::open(file);
     settings->set("archive.node-name", "before");
     auto& section = settings->pluginSection("p");
@@ -481,7 +470,7 @@ TEST_CASE("ServerSettings: a failed save changes nothing in memory", "[settings]
     std::filesystem::create_directories(file / "blocker");
     const auto [code, message] = errorOf([&] { settings->set("archive.node-name", "after"); });
     CHECK(code == ErrorCode::Unavailable);
-    CHECK(message.find(dir.path.string()) == std::string::npos);  // no paths for API clients
+    CHECK(message.find(dir.path().string()) == std::string::npos);  // no paths for API clients
     CHECK(settings->get("archive.node-name") == "before");
     CHECK(errorOf([&] { section.set("k", "after"); }).first == ErrorCode::Unavailable);
     CHECK(section.get("k") == "before");
@@ -495,7 +484,7 @@ TEST_CASE("ServerSettings: a failed save changes nothing in memory", "[settings]
 
 TEST_CASE("ServerSettings: concurrent writers and readers", "[settings]") {
     TempDir dir;
-    const auto file = dir.path / "server.xml";
+    const auto file = dir.path() / "server.xml";
     auto settings = ServerSettings::open(file);
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {

@@ -16,6 +16,7 @@
 #include "tessera/core/password_hasher.hpp"
 #include "tessera/core/user_store.hpp"
 #include "tessera/sdk/error.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 using namespace tessera::core;
 using tessera::sdk::Error;
@@ -25,19 +26,7 @@ namespace {
 
 constexpr unsigned kFast = 100;
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::random_device random;
-        path = std::filesystem::temp_directory_path() /
-               ("tessera-users-" + std::to_string(random()) + "-" + std::to_string(random()));
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+using tessera::test::TempDir;
 
 ErrorCode codeOf(const std::function<void()>& action) {
     try {
@@ -64,7 +53,7 @@ std::string storedHash(const std::filesystem::path& db, const std::string& user)
 
 TEST_CASE("UserStore: default admin is created once, on an empty store only", "[users]") {
     TempDir dir;
-    const auto db = dir.path / "sub" / "users.db";  // the directory does not exist yet
+    const auto db = dir.path() / "sub" / "users.db";  // the directory does not exist yet
     {
         UserStore store(db, kFast);
         CHECK(store.ensureDefaultAdmin());
@@ -81,7 +70,7 @@ TEST_CASE("UserStore: default admin is created once, on an empty store only", "[
         CHECK(reopened.list().size() == 1);
     }
     TempDir other;
-    UserStore store(other.path / "users.db", kFast);
+    UserStore store(other.path() / "users.db", kFast);
     REQUIRE(store.add("alice", "pw", false));
     CHECK_FALSE(store.ensureDefaultAdmin());  // "no users at all" only
     CHECK_FALSE(store.find("dicoogle"));
@@ -89,7 +78,7 @@ TEST_CASE("UserStore: default admin is created once, on an empty store only", "[
 
 TEST_CASE("UserStore: the file is real SQLite, WAL, owner-only, with hashes not passwords", "[users]") {
     TempDir dir;
-    const auto db = dir.path / "users.db";
+    const auto db = dir.path() / "users.db";
     {
         UserStore store(db, kFast);
         REQUIRE(store.add("alice", "wonderland", true));
@@ -112,7 +101,7 @@ TEST_CASE("UserStore: the file is real SQLite, WAL, owner-only, with hashes not 
 
 TEST_CASE("UserStore: add, duplicate, find, list in name order", "[users]") {
     TempDir dir;
-    UserStore store(dir.path / "users.db", kFast);
+    UserStore store(dir.path() / "users.db", kFast);
     CHECK(store.add("zoe", "pw-z", false));
     CHECK(store.add("alice", "pw-a", true));
     CHECK(store.add("Bob", "pw-b", false));
@@ -134,7 +123,7 @@ TEST_CASE("UserStore: add, duplicate, find, list in name order", "[users]") {
 
 TEST_CASE("UserStore: remove, not found, and the last admin is kept", "[users]") {
     TempDir dir;
-    UserStore store(dir.path / "users.db", kFast);
+    UserStore store(dir.path() / "users.db", kFast);
     REQUIRE(store.ensureDefaultAdmin());
     CHECK(store.remove("nobody") == RemoveUserResult::NotFound);
     CHECK(store.remove("") == RemoveUserResult::NotFound);
@@ -163,7 +152,7 @@ TEST_CASE("UserStore: remove, not found, and the last admin is kept", "[users]")
 TEST_CASE("UserStore: concurrent removal of the last two admins keeps one", "[users]") {
     for (int round = 0; round < 10; ++round) {
         TempDir dir;
-        const auto db = dir.path / "users.db";
+        const auto db = dir.path() / "users.db";
         // Two stores = two SQLite connections, as two processes would have.
         UserStore first(db, kFast);
         UserStore second(db, kFast);
@@ -184,7 +173,7 @@ TEST_CASE("UserStore: concurrent removal of the last two admins keeps one", "[us
 
 TEST_CASE("UserStore: verify", "[users]") {
     TempDir dir;
-    UserStore store(dir.path / "users.db", kFast);
+    UserStore store(dir.path() / "users.db", kFast);
     REQUIRE(store.add("dave", "correct horse", false));
     store.setRoles("dave", {"radiology", "research"});
 
@@ -206,7 +195,7 @@ TEST_CASE("UserStore: verify", "[users]") {
 
 TEST_CASE("UserStore: everything survives reopening", "[users]") {
     TempDir dir;
-    const auto db = dir.path / "users.db";
+    const auto db = dir.path() / "users.db";
     {
         UserStore store(db, kFast);
         REQUIRE(store.ensureDefaultAdmin());
@@ -229,7 +218,7 @@ TEST_CASE("UserStore: everything survives reopening", "[users]") {
 
 TEST_CASE("UserStore: setPassword and setRoles", "[users]") {
     TempDir dir;
-    UserStore store(dir.path / "users.db", kFast);
+    UserStore store(dir.path() / "users.db", kFast);
     REQUIRE(store.add("gina", "old", false));
     store.setPassword("gina", "new");
     CHECK_FALSE(store.verify("gina", "old"));
@@ -249,7 +238,7 @@ TEST_CASE("UserStore: setPassword and setRoles", "[users]") {
 
 TEST_CASE("UserStore: invalid names and passwords are refused", "[users]") {
     TempDir dir;
-    UserStore store(dir.path / "users.db", kFast);
+    UserStore store(dir.path() / "users.db", kFast);
     const std::string tooLong(UserStore::kMaxUsernameBytes + 1, 'n');
     const std::string longest(UserStore::kMaxUsernameBytes, 'n');
     for (const std::string& name : {std::string(), tooLong, std::string("tab\tname"), std::string("new\nline"),
@@ -272,7 +261,7 @@ TEST_CASE("UserStore: invalid names and passwords are refused", "[users]") {
 
 TEST_CASE("UserStore: a cheaper old hash is upgraded at login", "[users]") {
     TempDir dir;
-    const auto db = dir.path / "users.db";
+    const auto db = dir.path() / "users.db";
     {
         UserStore store(db, kFast);
         REQUIRE(store.add("ivan", "pw", false));
@@ -293,22 +282,22 @@ TEST_CASE("UserStore: a cheaper old hash is upgraded at login", "[users]") {
 
 TEST_CASE("UserStore: a file that is not a database is refused", "[users]") {
     TempDir dir;
-    const auto db = dir.path / "users.db";
+    const auto db = dir.path() / "users.db";
     {
         std::ofstream out(db, std::ios::binary);
         out << std::string(4096, 'G') << "this is not SQLite";
     }
     CHECK_THROWS_AS(UserStore(db, kFast), Error);
     CHECK(codeOf([&] { UserStore store(db, kFast); }) == ErrorCode::Corrupted);
-    CHECK(codeOf([&] { UserStore store(dir.path / "other.db", 0); }) == ErrorCode::InvalidArgument);
+    CHECK(codeOf([&] { UserStore store(dir.path() / "other.db", 0); }) == ErrorCode::InvalidArgument);
     // A directory where the file should be.
-    std::filesystem::create_directories(dir.path / "adir.db");
-    CHECK(codeOf([&] { UserStore store(dir.path / "adir.db", kFast); }) == ErrorCode::Unavailable);
+    std::filesystem::create_directories(dir.path() / "adir.db");
+    CHECK(codeOf([&] { UserStore store(dir.path() / "adir.db", kFast); }) == ErrorCode::Unavailable);
 }
 
 TEST_CASE("UserStore: concurrent use from many threads", "[users]") {
     TempDir dir;
-    UserStore store(dir.path / "users.db", kFast);
+    UserStore store(dir.path() / "users.db", kFast);
     REQUIRE(store.ensureDefaultAdmin());
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;

@@ -23,6 +23,7 @@
 
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/plugin_export.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 namespace {
 
@@ -34,26 +35,7 @@ using tessera::sdk::StorageItem;
 using tessera::sdk::Uri;
 
 // A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::random_device random;
-        path_ =
-            fs::temp_directory_path() / ("tessera-file-test-" + std::to_string(random()) + std::to_string(random()));
-        fs::create_directories(path_);
-        path_ = fs::canonical(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using tessera::test::TempDir;
 
 // The store only reads UIDs from the view, so a map is a faithful stand-in here.
 class MapView : public tessera::sdk::DicomObjectView {

@@ -19,6 +19,7 @@
 #include "tessera/sdk/dicom_object_view.hpp"
 #include "tessera/sdk/index_provider.hpp"
 #include "tessera/sdk/query_provider.hpp"
+#include "tessera/test/temp_dir.hpp"
 
 namespace xapian_test {
 
@@ -50,26 +51,7 @@ private:
 };
 
 /// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        static std::atomic<unsigned> counter{0};
-        std::random_device random;
-        path_ = std::filesystem::temp_directory_path() /
-                ("tessera-xapian-test-" + std::to_string(random()) + "-" + std::to_string(counter++));
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using tessera::test::TempDir;
 
 struct Instance {
     std::string uri;

@@ -34,7 +34,7 @@
 #include <catch2/catch.hpp>
 
 #include "json_helpers.hpp"
-#include "manifest.hpp"
+#include "tessera/test/manifest.hpp"
 #include "server_process.hpp"
 
 using tessera::test::HttpResult;

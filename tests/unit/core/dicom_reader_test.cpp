@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tessera/core/dicom/dicom_reader.hpp"
+#include "tessera/test/manifest.hpp"
 #include "tessera/test/temp_dir.hpp"
 
 using namespace tessera::core;
@@ -21,41 +22,9 @@ namespace {
 
 const fs::path kSamples = TESSERA_SAMPLES_DIR;
 
-using Row = std::map<std::string, std::string>;
+using Row = tessera::test::ManifestRow;
 
-std::vector<Row> loadManifest() {
-    std::ifstream in(kSamples / "MANIFEST.tsv");
-    REQUIRE(in);
-    auto split = [](const std::string& line) {
-        std::vector<std::string> fields;
-        std::size_t start = 0;
-        while (true) {
-            const std::size_t end = line.find('\t', start);
-            fields.push_back(line.substr(start, end == std::string::npos ? end : end - start));
-            if (end == std::string::npos) {
-                return fields;
-            }
-            start = end + 1;
-        }
-    };
-    std::string line;
-    std::getline(in, line);
-    const auto header = split(line);
-    std::vector<Row> rows;
-    while (std::getline(in, line)) {
-        if (line.empty()) {
-            continue;
-        }
-        const auto fields = split(line);
-        REQUIRE(fields.size() == header.size());
-        Row row;
-        for (std::size_t i = 0; i < header.size(); ++i) {
-            row[header[i]] = fields[i];
-        }
-        rows.push_back(std::move(row));
-    }
-    return rows;
-}
+const std::vector<Row>& loadManifest() { return tessera::test::Manifest::samples().rows(); }
 
 using Snapshot = std::vector<std::tuple<std::uint32_t, std::string, std::string, std::string>>;
 
@@ -89,10 +58,10 @@ const std::pair<const char*, const char*> kCompared[] = {
 
 void checkAgainstManifest(const Row& row, const tessera::sdk::DicomObjectView& view) {
     for (const auto& [column, keyword] : kCompared) {
-        INFO(row.at("file") << " " << keyword);
-        CHECK(view.getOr(keyword) == row.at(column));
+        INFO(row["file"] << " " << keyword);
+        CHECK(view.getOr(keyword) == row[column]);
     }
-    CHECK(view.getOr("SOPClassUID") == row.at("sop_class_uid"));
+    CHECK(view.getOr("SOPClassUID") == row["sop_class_uid"]);
 }
 
 // --- A tiny explicit VR little endian writer, for data sets the samples do not have. ---
@@ -144,12 +113,12 @@ using tessera::test::TempDir;
 TEST_CASE("every storable sample reads Ok with the MANIFEST's values", "[dicom][reader][samples]") {
     int ok = 0;
     for (const Row& row : loadManifest()) {
-        const std::string& group = row.at("group");
+        const std::string& group = row["group"];
         if (group != "core" && group != "variant") {
             continue;
         }
-        INFO(row.at("file"));
-        const auto result = readDicomFile(kSamples / row.at("file"));
+        INFO(row["file"]);
+        const auto result = readDicomFile(kSamples / row["file"]);
         REQUIRE(result.status == DicomReadStatus::Ok);
         REQUIRE(result.object);
         CHECK(result.reason.empty());
@@ -162,12 +131,12 @@ TEST_CASE("every storable sample reads Ok with the MANIFEST's values", "[dicom][
 TEST_CASE("DICOMDIR and non-storable objects are skipped with a reason", "[dicom][reader][samples]") {
     int skipped = 0;
     for (const Row& row : loadManifest()) {
-        const std::string& group = row.at("group");
+        const std::string& group = row["group"];
         if (group != "dicomdir" && group != "non-storable") {
             continue;
         }
-        INFO(row.at("file"));
-        const auto result = readDicomFile(kSamples / row.at("file"));
+        INFO(row["file"]);
+        const auto result = readDicomFile(kSamples / row["file"]);
         CHECK(result.status == DicomReadStatus::Skipped);
         CHECK_FALSE(result.object);
         if (group == "dicomdir") {
@@ -195,13 +164,13 @@ TEST_CASE("malformed samples give a result and a reason, never a crash", "[dicom
     };
     int seen = 0;
     for (const Row& row : loadManifest()) {
-        if (row.at("group") != "malformed") {
+        if (row["group"] != "malformed") {
             continue;
         }
-        INFO(row.at("file"));
-        const auto result = readDicomFile(kSamples / row.at("file"));
-        REQUIRE(expected.count(row.at("file")) == 1);
-        CHECK(result.status == expected.at(row.at("file")));
+        INFO(row["file"]);
+        const auto result = readDicomFile(kSamples / row["file"]);
+        REQUIRE(expected.count(row["file"]) == 1);
+        CHECK(result.status == expected.at(row["file"]));
         if (result.status == DicomReadStatus::Ok) {
             REQUIRE(result.object);
             checkAgainstManifest(row, *result.object);
@@ -219,8 +188,8 @@ TEST_CASE("malformed samples give a result and a reason, never a crash", "[dicom
 
 TEST_CASE("readDicomBytes gives what readDicomFile gives, for every sample", "[dicom][reader][samples]") {
     for (const Row& row : loadManifest()) {
-        INFO(row.at("file"));
-        const fs::path path = kSamples / row.at("file");
+        INFO(row["file"]);
+        const fs::path path = kSamples / row["file"];
         const auto fromFile = readDicomFile(path);
         const auto bytes = fileBytes(path);
         const auto fromBytes = readDicomBytes(bytes);
@@ -478,7 +447,7 @@ TEST_CASE("readDicomFile on paths that are not DICOM files", "[dicom][reader]") 
 TEST_CASE("reading and querying from several threads at once", "[dicom][reader][samples]") {
     std::vector<fs::path> files;
     for (const Row& row : loadManifest()) {
-        files.push_back(kSamples / row.at("file"));
+        files.push_back(kSamples / row["file"]);
     }
     const auto shared = readDicomFile(kSamples / "charsets/chrH31_ISO2022_IR87.dcm");
     REQUIRE(shared.object);

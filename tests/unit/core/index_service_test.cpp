@@ -28,6 +28,7 @@
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/plugin_set.hpp"
 #include "tessera/sdk/query_provider.hpp"
+#include "tessera/test/manifest.hpp"
 #include "tessera/test/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -46,17 +47,8 @@ using tessera::test::TempDir;
 // --- The MANIFEST: group of each sample file. ---
 
 std::map<std::string, std::string> manifestGroups() {
-    std::ifstream in(kSamples / "MANIFEST.tsv");
-    REQUIRE(in);
-    std::string line;
-    std::getline(in, line);
     std::map<std::string, std::string> groups;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        const auto first = line.find('\t');
-        const auto second = line.find('\t', first + 1);
-        groups[line.substr(0, first)] = line.substr(first + 1, second - first - 1);
-    }
+    for (const auto& row : tessera::test::Manifest::samples().rows()) groups[row.file()] = row.group();
     return groups;
 }
 

@@ -1,4 +1,4 @@
-#include "manifest.hpp"
+#include "tessera/test/manifest.hpp"
 
 #include <algorithm>
 #include <cctype>

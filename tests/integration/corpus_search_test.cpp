@@ -11,7 +11,7 @@
 //   nIndexed = every `core` and `variant` file (the ts-variants/ files share UIDs with core
 //              files but are other URIs, so they are separate documents; the dicomdir/ member
 //              files are core instances) + the `malformed` files the DICOM reader still
-//              accepts (kMalformedOutcome, the same table as tests/unit/core/dicom_reader_test).
+//              accepts (tessera::test::malformedSampleOutcomes(), shared with the reader's unit test).
 //   nErrors  = the malformed files the reader rejects + every file the manifest does not list
 //              (README.md, MANIFEST.tsv, LICENSES/*: not DICOM).
 //   nSkipped (when reported) = DICOMDIR + `non-storable` + the malformed files the reader skips
@@ -51,20 +51,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class ReadOutcome { Ok, Skipped, Error };
-
-// How the DICOM reader treats each malformed sample (kept in step with the reader's unit test).
-const std::map<std::string, ReadOutcome> kMalformedOutcome = {
-    {"malformed/MR_truncated_pixeldata.dcm", ReadOutcome::Ok},  // header intact; only PixelData is cut
-    {"malformed/CT_no_meta_leading_junk_byte.dcm", ReadOutcome::Error},
-    {"malformed/meta_missing_transfer_syntax.dcm", ReadOutcome::Skipped},
-    {"malformed/RTDOSE_bad_IS_value.dcm", ReadOutcome::Ok},
-    {"malformed/NM_J2K_corrupt_codestream.dcm", ReadOutcome::Ok},
-    {"malformed/MR_missing_uids.dcm", ReadOutcome::Skipped},
-    {"malformed/MR_no_pixel_data_meta_uid_mismatch.dcm", ReadOutcome::Ok},
-    {"malformed/RTIMAGE_meta_without_group_length.dcm", ReadOutcome::Skipped},
-    {"malformed/UN_sequence_fragment.dcm", ReadOutcome::Skipped},
-};
+using ReadOutcome = tessera::test::SampleReadOutcome;
 
 const Manifest& manifest() {
     return Manifest::samples();
@@ -72,7 +59,7 @@ const Manifest& manifest() {
 
 ReadOutcome expectedOutcome(const ManifestRow& row) {
     if (row.group() == "core" || row.group() == "variant") return ReadOutcome::Ok;
-    if (row.group() == "malformed") return kMalformedOutcome.at(row.file());
+    if (row.group() == "malformed") return tessera::test::malformedSampleOutcomes().at(row.file());
     return ReadOutcome::Skipped;  // dicomdir, non-storable
 }
 
@@ -455,7 +442,7 @@ TEST_CASE("the manifest parser reads the corpus as its README describes it", "[c
     CHECK(manifest().byFile("charsets/chrRuss_ISO_IR_144.dcm")["PatientName"] == "Люкceмбypг");
     CHECK_THROWS(manifest().byFile("no/such.dcm"));
     CHECK_THROWS(manifest().byFile("images/CT_small.dcm")["NoSuchColumn"]);
-    for (const auto& [file, outcome] : kMalformedOutcome) CHECK(manifest().byFile(file).group() == "malformed");
+    for (const auto& [file, outcome] : tessera::test::malformedSampleOutcomes()) CHECK(manifest().byFile(file).group() == "malformed");
 
     const auto broken = tessera::test::makeTempDir("tessera-manifest");
     {

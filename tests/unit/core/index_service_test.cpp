@@ -52,18 +52,15 @@ std::map<std::string, std::string> manifestGroups() {
     return groups;
 }
 
-// What the DICOM reader makes of the malformed samples (tests/unit/core/dicom_reader_test.cpp).
-const std::map<std::string, DicomReadStatus> kMalformed = {
-    {"malformed/MR_truncated_pixeldata.dcm", DicomReadStatus::Ok},
-    {"malformed/CT_no_meta_leading_junk_byte.dcm", DicomReadStatus::Error},
-    {"malformed/meta_missing_transfer_syntax.dcm", DicomReadStatus::Skipped},
-    {"malformed/RTDOSE_bad_IS_value.dcm", DicomReadStatus::Ok},
-    {"malformed/NM_J2K_corrupt_codestream.dcm", DicomReadStatus::Ok},
-    {"malformed/MR_missing_uids.dcm", DicomReadStatus::Skipped},
-    {"malformed/MR_no_pixel_data_meta_uid_mismatch.dcm", DicomReadStatus::Ok},
-    {"malformed/RTIMAGE_meta_without_group_length.dcm", DicomReadStatus::Skipped},
-    {"malformed/UN_sequence_fragment.dcm", DicomReadStatus::Skipped},
-};
+// The shared expectation (tests/support) in the reader's own terms.
+tessera::core::DicomReadStatus toReadStatus(tessera::test::SampleReadOutcome outcome) {
+    switch (outcome) {
+        case tessera::test::SampleReadOutcome::Ok: return tessera::core::DicomReadStatus::Ok;
+        case tessera::test::SampleReadOutcome::Skipped: return tessera::core::DicomReadStatus::Skipped;
+        case tessera::test::SampleReadOutcome::Error: return tessera::core::DicomReadStatus::Error;
+    }
+    return tessera::core::DicomReadStatus::Error;
+}
 
 struct Expected {
     std::size_t files = 0, indexed = 0, skipped = 0, errors = 0;
@@ -88,7 +85,7 @@ Expected expectedFor(const fs::path& dir) {
             ++expected.skipped;
         } else {
             REQUIRE(group->second == "malformed");
-            const auto status = kMalformed.at(relative);
+            const auto status = toReadStatus(tessera::test::malformedSampleOutcomes().at(relative));
             if (status == DicomReadStatus::Ok)
                 ++expected.indexed;
             else if (status == DicomReadStatus::Skipped)

@@ -151,4 +151,20 @@ bool globMatch(std::string_view pattern, std::string_view text) {
     return p == pattern.size();
 }
 
+const std::map<std::string, SampleReadOutcome>& malformedSampleOutcomes() {
+    static const std::map<std::string, SampleReadOutcome> outcomes = {
+        // Reading stops before PixelData, so a short PixelData does not matter.
+        {"malformed/MR_truncated_pixeldata.dcm", SampleReadOutcome::Ok},
+        {"malformed/CT_no_meta_leading_junk_byte.dcm", SampleReadOutcome::Error},
+        {"malformed/meta_missing_transfer_syntax.dcm", SampleReadOutcome::Skipped},
+        {"malformed/RTDOSE_bad_IS_value.dcm", SampleReadOutcome::Ok},
+        {"malformed/NM_J2K_corrupt_codestream.dcm", SampleReadOutcome::Ok},
+        {"malformed/MR_missing_uids.dcm", SampleReadOutcome::Skipped},
+        {"malformed/MR_no_pixel_data_meta_uid_mismatch.dcm", SampleReadOutcome::Ok},
+        {"malformed/RTIMAGE_meta_without_group_length.dcm", SampleReadOutcome::Skipped},
+        {"malformed/UN_sequence_fragment.dcm", SampleReadOutcome::Skipped},
+    };
+    return outcomes;
+}
+
 }  // namespace tessera::test

@@ -83,4 +83,11 @@ std::vector<std::string> valueWords(std::string_view value);
 /// Glob match with '*' (any run) and '?' (one byte), case-sensitive: lower both sides first.
 bool globMatch(std::string_view pattern, std::string_view text);
 
+/// What Tessera's DICOM reader makes of a sample it is not sure to accept: the one list every
+/// suite counts with (the reader's own unit test pins it).
+enum class SampleReadOutcome { Ok, Skipped, Error };
+
+/// The outcome for every file of the `malformed` group, by manifest path.
+const std::map<std::string, SampleReadOutcome>& malformedSampleOutcomes();
+
 }  // namespace tessera::test

@@ -816,30 +816,16 @@ TEST_CASE("searchDIM depth cuts the tree, and paging counts patients", "[corpus]
 
 TEST_CASE("dump returns every attribute with the manifest's values, non-Latin names included", "[corpus][dump]") {
     auto& server = corpus().server;
-    // column -> attribute keyword, for the manifest columns that hold attribute values.
-    const std::vector<std::pair<std::string, std::string>> columns = {
-        {"PatientName", "PatientName"},
-        {"PatientID", "PatientID"},
-        {"StudyInstanceUID", "StudyInstanceUID"},
-        {"SeriesInstanceUID", "SeriesInstanceUID"},
-        {"SOPInstanceUID", "SOPInstanceUID"},
-        {"StudyDate", "StudyDate"},
-        {"StudyTime", "StudyTime"},
-        {"AccessionNumber", "AccessionNumber"},
-        {"StudyDescription", "StudyDescription"},
-        {"SeriesDescription", "SeriesDescription"},
-        {"SeriesNumber", "SeriesNumber"},
-        {"InstanceNumber", "InstanceNumber"},
-        {"modality", "Modality"},
-        {"sop_class_uid", "SOPClassUID"},
-        {"specific_character_set", "SpecificCharacterSet"},
-        {"rows", "Rows"},
-        {"columns", "Columns"},
-        {"bits_allocated", "BitsAllocated"},
-        {"bits_stored", "BitsStored"},
-        {"samples_per_pixel", "SamplesPerPixel"},
-        {"photometric_interpretation", "PhotometricInterpretation"},
-    };
+    // column -> attribute keyword: the shared identity columns, then the image description ones.
+    auto columns = tessera::test::manifestAttributeColumns();
+    columns.insert(columns.end(), {{"sop_class_uid", "SOPClassUID"},
+                                   {"specific_character_set", "SpecificCharacterSet"},
+                                   {"rows", "Rows"},
+                                   {"columns", "Columns"},
+                                   {"bits_allocated", "BitsAllocated"},
+                                   {"bits_stored", "BitsStored"},
+                                   {"samples_per_pixel", "SamplesPerPixel"},
+                                   {"photometric_interpretation", "PhotometricInterpretation"}});
     std::map<std::string, std::string> dumpedNames;  // file -> PatientName
     for (const auto& sop : Manifest::distinct(indexedRows(), "SOPInstanceUID")) {
         auto response = server.get("/dump?uid=" + urlEncode(sop));

@@ -49,25 +49,8 @@ std::vector<std::uint8_t> fileBytes(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// MANIFEST column -> keyword compared exactly.
-const std::pair<const char*, const char*> kCompared[] = {
-    {"PatientName", "PatientName"},
-    {"PatientID", "PatientID"},
-    {"StudyInstanceUID", "StudyInstanceUID"},
-    {"SeriesInstanceUID", "SeriesInstanceUID"},
-    {"SOPInstanceUID", "SOPInstanceUID"},
-    {"StudyDate", "StudyDate"},
-    {"StudyTime", "StudyTime"},
-    {"modality", "Modality"},
-    {"AccessionNumber", "AccessionNumber"},
-    {"StudyDescription", "StudyDescription"},
-    {"SeriesDescription", "SeriesDescription"},
-    {"SeriesNumber", "SeriesNumber"},
-    {"InstanceNumber", "InstanceNumber"},
-};
-
 void checkAgainstManifest(const Row& row, const tessera::sdk::DicomObjectView& view) {
-    for (const auto& [column, keyword] : kCompared) {
+    for (const auto& [column, keyword] : tessera::test::manifestAttributeColumns()) {
         INFO(row["file"] << " " << keyword);
         CHECK(view.getOr(keyword) == row[column]);
     }

@@ -151,6 +151,25 @@ bool globMatch(std::string_view pattern, std::string_view text) {
     return p == pattern.size();
 }
 
+const std::vector<std::pair<std::string, std::string>>& manifestAttributeColumns() {
+    static const std::vector<std::pair<std::string, std::string>> columns = {
+        {"PatientName", "PatientName"},
+        {"PatientID", "PatientID"},
+        {"StudyInstanceUID", "StudyInstanceUID"},
+        {"SeriesInstanceUID", "SeriesInstanceUID"},
+        {"SOPInstanceUID", "SOPInstanceUID"},
+        {"StudyDate", "StudyDate"},
+        {"StudyTime", "StudyTime"},
+        {"modality", "Modality"},
+        {"AccessionNumber", "AccessionNumber"},
+        {"StudyDescription", "StudyDescription"},
+        {"SeriesDescription", "SeriesDescription"},
+        {"SeriesNumber", "SeriesNumber"},
+        {"InstanceNumber", "InstanceNumber"},
+    };
+    return columns;
+}
+
 const std::map<std::string, SampleReadOutcome>& malformedSampleOutcomes() {
     static const std::map<std::string, SampleReadOutcome> outcomes = {
         // Reading stops before PixelData, so a short PixelData does not matter.

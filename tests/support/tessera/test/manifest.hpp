@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tessera::test {
@@ -82,6 +83,10 @@ std::vector<std::string> valueWords(std::string_view value);
 
 /// Glob match with '*' (any run) and '?' (one byte), case-sensitive: lower both sides first.
 bool globMatch(std::string_view pattern, std::string_view text);
+
+/// The MANIFEST columns that hold an attribute's value as the file has it (trimmed), with the
+/// attribute's keyword: identity, study and series description, numbering, modality.
+const std::vector<std::pair<std::string, std::string>>& manifestAttributeColumns();
 
 /// What Tessera's DICOM reader makes of a sample it is not sure to accept: the one list every
 /// suite counts with (the reader's own unit test pins it).

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "contract_support.hpp"
+#include "tessera/core/logging.hpp"
 
 namespace {
 
@@ -50,5 +51,7 @@ int main(int argc, char* argv[]) {
         std::cerr << "contract: no MANIFEST.tsv in the samples directory '" << samples << "'\n";
         return 2;
     }
+    // Core's logging set-up also quiets DCMTK's line per file read up to PixelData.
+    tessera::core::configureLogging(tessera::core::LoggingOptions{}, nullptr);
     return session.run();
 }

@@ -2,6 +2,7 @@
 // query of the table on every query provider, against the manifest ([provider]) and against each
 // other ([agreement]).
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -182,7 +183,7 @@ TEST_CASE("all query providers give the same URI set and total for every query o
     for (const auto& entry : queryTable()) queries.push_back(entry.text);
     std::size_t differing = 0;
     for (const auto& text : queries) {
-        std::map<std::string, Answer> answers;
+        std::map<std::string, Answer> answers;  // by provider name
         std::map<std::string, std::string> errors;
         for (const auto& [name, provider] : providers) {
             try {
@@ -198,10 +199,28 @@ TEST_CASE("all query providers give the same URI set and total for every query o
                 same = same && answer.total == first.total && answer.files == first.files;
         }
         if (same) continue;
+        if (answers.empty()) {
+            FAIL_CHECK("query " << text << ": every provider threw");
+            ++differing;
+            continue;
+        }
         ++differing;
         std::ostringstream report;
         report << "query " << text << ": providers differ";
-        for (const auto& [name, answer] : answers) report << "\n  " << name << ": total " << answer.total << ", " << listed(answer.files);
+        // Each provider's total, and the files it answers that the first provider does not (and
+        // the reverse), so the difference reads at a glance.
+        const auto& [firstName, first] = *answers.begin();
+        for (const auto& [name, answer] : answers) {
+            report << "\n  " << name << ": total " << answer.total << ", " << answer.files.size() << " file(s)";
+            if (name == firstName) continue;
+            std::vector<std::string> extra, missing;
+            std::set_difference(answer.files.begin(), answer.files.end(), first.files.begin(), first.files.end(),
+                                std::back_inserter(extra));
+            std::set_difference(first.files.begin(), first.files.end(), answer.files.begin(), answer.files.end(),
+                                std::back_inserter(missing));
+            if (!extra.empty()) report << "\n    only in " << name << ": " << listed(extra);
+            if (!missing.empty()) report << "\n    only in " << firstName << ": " << listed(missing);
+        }
         for (const auto& [name, error] : errors) report << "\n  " << name << " threw: " << error;
         FAIL_CHECK(report.str());
     }

@@ -42,13 +42,14 @@ bool sameRef(const ProviderRef& a, ProviderKind kind, const std::string& name) {
     return a.kind == kind && lowerAscii(a.name) == lowerAscii(name);
 }
 
-// What to save: every loaded provider that is disabled now, then the saved entries about
-// providers that are not loaded (kept for when they come back).
-std::vector<ProviderRef> currentState(const ProviderRegistry& registry, const std::vector<ProviderRef>& saved) {
+// What to save under one key: every loaded provider whose enabled flag is `enabled` now, then
+// the saved entries about providers that are not loaded (kept for when they come back).
+std::vector<ProviderRef> currentState(const ProviderRegistry& registry, const std::vector<ProviderRef>& saved,
+                                      bool enabled) {
     std::vector<ProviderRef> state;
     const auto entries = registry.list();
     for (const auto& entry : entries)
-        if (!entry.provider->isEnabled()) state.push_back({entry.kind, entry.name});
+        if (entry.provider->isEnabled() == enabled) state.push_back({entry.kind, entry.name});
     for (const auto& ref : saved) {
         const bool loaded = std::any_of(entries.begin(), entries.end(),
                                         [&](const ProviderEntry& e) { return sameRef(ref, e.kind, e.name); });
@@ -80,9 +81,9 @@ bool parseProviderKind(std::string_view text, ProviderKind& kind) {
     return false;
 }
 
-std::vector<ProviderRef> savedDisabledProviders(const ServerSettings& settings) {
+std::vector<ProviderRef> savedProviderList(const ServerSettings& settings, const char* key) {
     std::vector<ProviderRef> refs;
-    const std::string text = settings.get(kDisabledProvidersKey).value_or("");
+    const std::string text = settings.get(key).value_or("");
     std::size_t start = 0;
     while (start <= text.size()) {
         auto end = text.find(',', start);
@@ -101,24 +102,28 @@ std::vector<ProviderRef> savedDisabledProviders(const ServerSettings& settings) 
 
 std::size_t applySavedProviderStates(ProviderRegistry& registry, const ServerSettings& settings,
                                      const std::function<void(sdk::LogLevel, const std::string&)>& log) {
-    std::size_t disabled = 0;
-    for (const auto& ref : savedDisabledProviders(settings)) {
-        const auto entries = registry.list(ref.kind);
-        const auto* entry = findEntry(entries, ref.name);
-        const std::string label = std::string(toString(ref.kind)) + " provider " + ref.name;
-        if (!entry) {
-            if (log) log(sdk::LogLevel::Warning, "The configuration disables the " + label + ", which is not loaded");
-            continue;
-        }
-        if (!entry->provider->isEnabled()) continue;  // the same object under another kind
-        if (callSwitch(*entry->provider, false)) {
-            ++disabled;
-            if (log) log(sdk::LogLevel::Information, "Disabled the " + label + " as the configuration says");
-        } else if (log) {
-            log(sdk::LogLevel::Warning, "The " + label + " refused to be disabled as the configuration says");
+    std::size_t changed = 0;
+    for (const bool enable : {true, false}) {
+        const char* verb = enable ? "enable" : "disable";
+        for (const auto& ref : savedProviderList(settings, enable ? kEnabledProvidersKey : kDisabledProvidersKey)) {
+            const auto entries = registry.list(ref.kind);
+            const auto* entry = findEntry(entries, ref.name);
+            const std::string label = std::string(toString(ref.kind)) + " provider " + ref.name;
+            if (!entry) {
+                if (log) log(sdk::LogLevel::Warning, "The configuration says to " + std::string(verb) + " the " +
+                                                         label + ", which is not loaded");
+                continue;
+            }
+            if (entry->provider->isEnabled() == enable) continue;  // already so (or the same object, other kind)
+            if (callSwitch(*entry->provider, enable)) {
+                ++changed;
+                if (log) log(sdk::LogLevel::Information, "The " + label + " is " + verb + "d as the configuration says");
+            } else if (log) {
+                log(sdk::LogLevel::Warning, "The " + label + " refused to be " + verb + "d as the configuration says");
+            }
         }
     }
-    return disabled;
+    return changed;
 }
 
 ProviderSwitchOutcome switchProvider(ProviderRegistry& registry, ServerSettings& settings, ProviderKind kind,
@@ -131,11 +136,12 @@ ProviderSwitchOutcome switchProvider(ProviderRegistry& registry, ServerSettings&
     const bool before = provider.isEnabled();
     if (!callSwitch(provider, enable)) return ProviderSwitchOutcome::Refused;
 
-    const auto saved = savedDisabledProviders(settings);
-    const auto text = formatList(currentState(registry, saved));
-    if (settings.get(kDisabledProvidersKey).value_or("") != text) {
+    const auto disabled = formatList(currentState(registry, savedProviderList(settings, kDisabledProvidersKey), false));
+    const auto enabled = formatList(currentState(registry, savedProviderList(settings, kEnabledProvidersKey), true));
+    if (settings.get(kDisabledProvidersKey).value_or("") != disabled ||
+        settings.get(kEnabledProvidersKey).value_or("") != enabled) {
         try {
-            settings.set(kDisabledProvidersKey, text);
+            settings.setMany({{kDisabledProvidersKey, disabled}, {kEnabledProvidersKey, enabled}});
         } catch (...) {
             if (before != enable) callSwitch(provider, before);
             throw;

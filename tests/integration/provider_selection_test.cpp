@@ -253,6 +253,36 @@ TEST_CASE("one object serving two kinds is switched as one, and saved as both", 
     }
 }
 
+TEST_CASE("a provider disabled by default stays enabled after a restart once an administrator enabled it",
+          "[plugins][switch]") {
+    // sqlite starts disabled (it would double every index and search beside xapian); enabling
+    // it must survive a restart as a disable does.
+    TempDir dataDir("tessera-switch-");
+    writeConfig(dataDir.path());
+    {
+        ServerProcess server({}, dataDir.path());
+        const auto token = server.login();
+        CHECK_FALSE(plugins(server, token).at({"query", "sqlite"}).enabled);
+        checkEmptyOk(server.request("POST", "/plugins/query/sqlite/enable", token));
+        CHECK(providerNames(server, token, "query").count("sqlite") == 1);
+    }
+    {
+        ServerProcess server({}, dataDir.path());
+        const auto token = server.login();
+        auto listed = plugins(server, token);
+        CHECK(listed.at({"query", "sqlite"}).enabled);
+        CHECK(listed.at({"index", "sqlite"}).enabled);
+        CHECK(listed.at({"query", "xapian"}).enabled);
+        checkEmptyOk(server.request("POST", "/plugins/index/sqlite/disable", token));
+    }
+    {
+        ServerProcess server({}, dataDir.path());
+        const auto token = server.login();
+        CHECK_FALSE(plugins(server, token).at({"query", "sqlite"}).enabled);
+        CHECK(plugins(server, token).at({"query", "xapian"}).enabled);
+    }
+}
+
 TEST_CASE("a provider that refuses to be switched answers 500 and nothing is saved", "[plugins][switch]") {
     TempDir dataDir("tessera-switch-");
     writeConfig(dataDir.path());

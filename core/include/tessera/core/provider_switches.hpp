@@ -2,10 +2,13 @@
 // Turning providers on and off, and remembering it across restarts (Dicoogle forgets: its
 // POST /plugins/{type}/{name}/{enable|disable} is not persisted).
 //
-// The state lives in the configuration file under one key, `plugins.disabled-providers`: a
-// comma-separated list of `<kind>:<name>` (kind as toString(ProviderKind): index, query, storage,
-// servlet). One element with a list in its text, rather than repeated elements, because the
-// settings file has no "remove element" operation and re-enabling must shrink the list.
+// The state lives in the configuration file under two keys, `plugins.disabled-providers` and
+// `plugins.enabled-providers`: comma-separated lists of `<kind>:<name>` (kind as
+// toString(ProviderKind): index, query, storage, servlet). Both directions are kept because a
+// plugin may start disabled by default (sqlite does, so that it does not double every index and
+// search beside xapian): an administrator's "enable" must survive a restart as much as a
+// "disable". A provider in neither list keeps the state its plugin gives it. One element with a
+// list in its text, rather than repeated elements, because a switch rewrites the whole list.
 //
 // What is saved is the state the registry really has after a switch, not the request: one object
 // may be several providers (xapian is both the index and the query provider `xapian`, and the
@@ -29,8 +32,9 @@ namespace tessera::core {
 
 class ServerSettings;
 
-/// The configuration key that holds the disabled providers.
+/// The configuration keys that hold the providers switched off and on.
 inline constexpr const char* kDisabledProvidersKey = "plugins.disabled-providers";
+inline constexpr const char* kEnabledProvidersKey = "plugins.enabled-providers";
 
 struct ProviderRef {
     ProviderKind kind;
@@ -41,12 +45,16 @@ struct ProviderRef {
 /// "index" | "query" | "storage" | "servlet" (ASCII case-insensitive) → kind; false otherwise.
 bool parseProviderKind(std::string_view text, ProviderKind& kind);
 
-/// The saved list, in saved order; malformed items (no `:`, unknown kind, empty name) are left out.
-std::vector<ProviderRef> savedDisabledProviders(const ServerSettings& settings);
+/// A saved list (kDisabledProvidersKey or kEnabledProvidersKey), in saved order; malformed items
+/// (no `:`, unknown kind, empty name) are left out.
+std::vector<ProviderRef> savedProviderList(const ServerSettings& settings, const char* key);
+inline std::vector<ProviderRef> savedDisabledProviders(const ServerSettings& settings) {
+    return savedProviderList(settings, kDisabledProvidersKey);
+}
 
-/// Disables every loaded provider the saved list names; called once after the plugins are loaded.
-/// A saved name that is not loaded, or a provider that refuses, becomes one warning through `log`.
-/// Returns how many providers were disabled.
+/// Enables every loaded provider the enabled list names, then disables every one the disabled
+/// list names; called once after the plugins are loaded. A saved name that is not loaded, or a
+/// provider that refuses, becomes one warning through `log`. Returns how many providers changed.
 std::size_t applySavedProviderStates(ProviderRegistry& registry, const ServerSettings& settings,
                                      const std::function<void(sdk::LogLevel, const std::string&)>& log);
 

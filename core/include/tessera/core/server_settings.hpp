@@ -47,6 +47,8 @@
 //   plugins.disabled-providers*           (empty) comma-separated `<kind>:<name>` of the providers
 //                                         POST /plugins/{type}/{name}/disable turned off; applied
 //                                         after loading (core/provider_switches.hpp)
+//   plugins.enabled-providers*            (empty) the same for providers turned on (a plugin such
+//                                         as sqlite may start disabled by default)
 // Lists Dicoogle keeps here (allowed-aetitles, default-ts, sop-classes, move-destinations, ...)
 // are preserved and reachable by key; their defaults belong to the DICOM services.
 //

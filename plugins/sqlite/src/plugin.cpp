@@ -1,0 +1,49 @@
+// The loadable `sqlite` plugin set: one provider, `sqlite`, that indexes and answers queries.
+// Settings: `path` (index file; default <data directory>/index.sqlite), `commitEvery` (records
+// between automatic commits; default 2000).
+
+#include <charconv>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tessera/plugins/sqlite/sqlite_provider.hpp"
+#include "tessera/sdk/error.hpp"
+#include "tessera/sdk/plugin_export.hpp"
+
+namespace tessera::plugins::sqlite {
+
+class SqlitePluginSet final : public sdk::PluginSet {
+public:
+    explicit SqlitePluginSet(sdk::HostServices& host) : host_(host), provider_(&host) {}
+
+    std::string name() const override { return "sqlite"; }
+
+    void configure(sdk::SettingsSection& settings) override {
+        const std::string configuredPath = settings.getOr("path", "");
+        const std::filesystem::path path =
+            configuredPath.empty() ? host_.dataDirectory() / "index.sqlite" : std::filesystem::path(configuredPath);
+        SqliteIndexOptions options;
+        const std::string commitEvery = settings.getOrInit("commitEvery", std::to_string(options.commitEvery));
+        std::size_t value = 0;
+        auto [end, ec] = std::from_chars(commitEvery.data(), commitEvery.data() + commitEvery.size(), value);
+        if (ec != std::errc() || end != commitEvery.data() + commitEvery.size())
+            throw sdk::Error(sdk::ErrorCode::InvalidArgument, "sqlite: commitEvery must be a whole number");
+        options.commitEvery = value;
+        provider_.open(path, options);
+        host_.log(sdk::LogLevel::Information, "sqlite index at " + path.string());
+    }
+
+    std::vector<sdk::IndexProvider*> indexProviders() override { return {&provider_}; }
+    std::vector<sdk::QueryProvider*> queryProviders() override { return {&provider_}; }
+
+    void shutdown() override { provider_.close(); }
+
+private:
+    sdk::HostServices& host_;
+    SqliteProvider provider_;
+};
+
+}  // namespace tessera::plugins::sqlite
+
+TESSERA_PLUGIN(tessera::plugins::sqlite::SqlitePluginSet, "sqlite", "1.0.0")

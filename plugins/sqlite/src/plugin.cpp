@@ -1,6 +1,10 @@
 // The loadable `sqlite` plugin set: one provider, `sqlite`, that indexes and answers queries.
 // Settings: `path` (index file; default <data directory>/index.sqlite), `commitEvery` (records
-// between automatic commits; default 2000).
+// between automatic commits; default 2000), `enabled` (default false).
+//
+// Disabled unless `enabled` is true: the host loads every module in its plugin directory, and a
+// second index provider enabled beside `xapian` would index every object twice and answer every
+// DIM query twice. An administrator turns it on (or makes it the DIM provider) in settings.
 
 #include <charconv>
 #include <memory>
@@ -30,8 +34,13 @@ public:
         if (ec != std::errc() || end != commitEvery.data() + commitEvery.size())
             throw sdk::Error(sdk::ErrorCode::InvalidArgument, "sqlite: commitEvery must be a whole number");
         options.commitEvery = value;
+        const std::string enabled = settings.getOrInit("enabled", "false");
+        if (enabled != "true" && enabled != "false")
+            throw sdk::Error(sdk::ErrorCode::InvalidArgument, "sqlite: enabled must be true or false");
         provider_.open(path, options);
-        host_.log(sdk::LogLevel::Information, "sqlite index at " + path.string());
+        if (enabled == "false") provider_.disable();
+        host_.log(sdk::LogLevel::Information,
+                  "sqlite index at " + path.string() + (enabled == "true" ? "" : " (disabled; setting 'enabled')"));
     }
 
     std::vector<sdk::IndexProvider*> indexProviders() override { return {&provider_}; }

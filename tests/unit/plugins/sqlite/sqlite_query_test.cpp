@@ -1,0 +1,392 @@
+// The query semantics of the sqlite provider over the hand-built corpus of 20 instances that the
+// xapian provider is tested on: the same query table with the same expected counts, and for
+// every query the same URIs in the same order as the xapian provider answers.
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sqlite_test_support.hpp"
+#include "tessera/sdk/error.hpp"
+
+using namespace sqlite_test;
+using tessera::plugins::sqlite::SqliteProvider;
+using tessera::plugins::xapian::XapianProvider;
+using tessera::sdk::ErrorCode;
+
+namespace {
+
+struct Fixture {
+    TempDir dir;
+    SqliteProvider provider;
+    std::vector<Instance> corpus = makeCorpus();
+
+    Fixture() {
+        provider.open(dir.path() / "index.sqlite");
+        auto report = indexAll(provider, corpus);
+        REQUIRE(report.indexed == corpus.size());
+        REQUIRE(report.errors == 0);
+    }
+};
+
+ErrorCode errorCodeOf(tessera::sdk::QueryProvider& provider, std::string_view text) {
+    try {
+        run(provider, text);
+    } catch (const tessera::sdk::Error& e) {
+        return e.code();
+    }
+    FAIL("no error for " << text);
+    return ErrorCode::Internal;
+}
+
+struct Row {
+    const char* query;
+    std::size_t expected;
+};
+
+// The xapian provider's query table (tests/unit/plugins/xapian/xapian_query_test.cpp), plus
+// cases that stress the SQL side (escaping, NOT in nested groups).
+const std::vector<Row> kTable = {
+    // exact values, UIDs, identifiers, case-insensitivity
+    {"SOPInstanceUID:1.2.826.0.1.3680043.10.543.1.1.1.2", 1},
+    {"StudyInstanceUID:1.2.826.0.1.3680043.10.543.1.1", 6},
+    {"SeriesInstanceUID:1.2.826.0.1.3680043.10.543.3.1.6", 4},
+    {"PatientID:1CT1", 9},
+    {"PatientID:1ct1", 9},
+    {"PatientID:P-0002", 3},
+    {"PatientID:p-0002", 3},
+    {"patientid:1CT1", 0},  // field names are case-sensitive
+    {"Modality:ct", 10},
+    {"Modality:CR", 2},
+    // person names: words and the whole value, Unicode lower-casing
+    {"PatientName:smith", 9},
+    {"PatientName:JOHN", 9},
+    {"PatientName:SMITH^JOHN", 9},
+    {"PatientName:\"smith^john\"", 9},
+    {"PatientName:müller", 3},
+    {"PatientName:MÜLLER", 3},
+    {"PatientName:MÜLLER^JÜRGEN", 3},
+    {"PatientName:jane", 8},
+    {"PatientName:\"jane dr\"", 8},     // adjacent words, in order
+    {"PatientName:\"john smith\"", 0},  // the order matters in a phrase
+    {"PatientName:\"smith john\"", 9},
+    {"PatientName:\"doe dr\"", 0},  // not adjacent
+    {"PatientName:smithe", 0},
+    // multi-valued CS
+    {"ImageType:primary", 11},
+    {"ImageType:DERIVED", 9},
+    {"ImageType:ORIGINAL\\\\PRIMARY", 0},  // a multi-value is several values, not one text
+    // wildcards: trailing, leading, inner, ?, presence
+    {"PatientName:smi*", 9},
+    {"PatientName:SMITH^J*", 9},
+    {"PatientName:*ller", 3},
+    {"PatientName:*LLER*", 3},
+    {"PatientName:m?ller", 3},
+    {"PatientID:*CT*", 9},
+    {"PatientID:P?T3", 8},
+    {"PatientID:P??T3", 0},
+    {"Modality:C?", 12},
+    {"SeriesDescription:*FLAIR", 3},
+    {"SOPInstanceUID:*.543.3.1.6.*", 4},
+    {"StudyDate:2015*", 16},
+    {"StudyDate:2016.01*", 3},  // the legacy value's word
+    {"PatientName:*", 20},
+    {"InstitutionName:*", 17},
+    {"SliceThickness:*", 17},
+    {"NoSuchField:*", 0},
+    {"fract*", 1},
+    {"*cture", 1},
+    {"*", 20},
+    {"Modality:\\[C\\]*", 0},  // '[' is literal, not a GLOB class
+    {"PatientName:%", 0},  // '%' and '_' are literal, not LIKE wildcards
+    {"PatientName:_*", 0},
+    // dates: inclusive, exclusive, open ends, legacy values
+    {"StudyDate:20150310", 6},
+    {"StudyDate:[20150101 TO 20151231]", 16},
+    {"StudyDate:{20150101 TO 20151231}", 6},
+    {"StudyDate:[20150101 TO 20151231}", 14},
+    {"StudyDate:[20160101 TO *]", 3},
+    {"StudyDate:[* TO 20141231]", 1},
+    {"StudyDate:[* TO *]", 20},
+    {"StudyDate:2016.01.05", 3},
+    {"StudyDate:20160105", 3},
+    {"StudyDate:[2016.01.01 TO 2016.12.31]", 3},
+    {"StudyDate:[20151231 TO 20150101]", 0},  // reversed: nothing
+    {"PatientBirthDate:[19500101 TO 19701231]", 12},
+    {"ContentSequence_Date:[20140601 TO 20140630]", 1},
+    // times (legacy HH:MM:SS and short HHMM normalised)
+    {"StudyTime:[140000 TO 150000]", 3},
+    {"StudyTime:[1000 TO 1030]", 2},
+    {"StudyTime:[* TO 0900]", 1},
+    // numbers compare by value
+    {"SeriesNumber:3", 3},
+    {"SeriesNumber:[1 TO 3]", 11},
+    {"SeriesNumber:[2 TO 10]", 14},
+    {"SeriesNumber:{1 TO 10}", 13},
+    {"SeriesNumber:[5 TO *]", 7},
+    {"SliceThickness:5", 7},
+    {"SliceThickness:5.0", 7},
+    {"SliceThickness:\"5.000000\"", 7},
+    {"SliceThickness:10", 4},
+    {"SliceThickness:[2 TO 4]", 4},
+    {"SliceThickness:{2.5 TO 4]", 2},
+    {"ImagePositionPatient:[-36 TO -34]", 6},  // any value of a multi-valued DS
+    {"ImagePositionPatient:[-126 TO -125]", 17},
+    {"ImagerPixelSpacing:0.139", 2},
+    // text ranges, byte order over whole values
+    {"PatientID:[o TO q]", 11},
+    {"PatientID:{p-0002 TO q]", 8},
+    {"Modality:[ca TO cz]", 12},
+    // free text, including a CR and an SR (not only CT/MR)
+    {"chest", 2},
+    {"CHEST", 2},
+    {"lateral", 2},
+    {"erect", 2},
+    {"postero", 1},
+    {"\"postero anterior\"", 1},
+    {"\"anterior postero\"", 0},
+    {"\"no acute fracture\"", 1},
+    {"smith", 9},
+    {"1ct1", 9},
+    {"müller", 3},
+    {"fracture", 1},
+    {"nothingsuch", 0},
+    {"1.2.826.0.1.3680043.10.543.1.1", 0},  // UIDs are not free text
+    // sequence children, every item
+    {"ViewCodeSequence_CodeValue:R-10206", 1},
+    {"ViewCodeSequence_CodeValue:r-10214", 1},
+    {"ViewCodeSequence_CodeValue:R-102C2", 2},  // second item
+    {"ViewCodeSequence_CodeMeaning:erect", 2},
+    {"ContentSequence_TextValue:fracture", 1},
+    {"ContentSequence_TextValue:\"acute fracture\"", 1},
+    // boolean combinations
+    {"PatientID:1CT1 AND Modality:MR", 3},
+    {"Modality:MR OR Modality:CR", 9},
+    {"Modality:MR Modality:CR", 9},
+    {"Modality:CT AND NOT PatientID:PAT3", 6},
+    {"+Modality:CT -SeriesNumber:1", 6},
+    {"+PatientID:PAT3 Modality:CT", 8},  // a Should beside a Must does not filter
+    {"NOT Modality:CT", 10},
+    {"-Modality:CT -Modality:MR", 3},
+    {"(PatientName:smith OR PatientName:doe) AND StudyDate:[20150101 TO 20151231]", 14},
+    {"PatientName:(smith doe)", 17},
+    {"*:*", 20},
+    {"*:* -PatientSex:M", 8},
+    // Lucene's reading: the group is [-PatientID:PAT3, SeriesNumber:6], series 6 minus PAT3.
+    {"Modality:CT AND (NOT PatientID:PAT3 OR SeriesNumber:6)", 0},
+    {"(Modality:CT -SeriesNumber:1) OR Modality:CR", 8},
+    {"NOT (Modality:CT OR Modality:MR)", 3},
+    {"NOT NoSuchField:x", 20},
+    {"Modality:CT AND NoSuchField:x", 0},
+    {"Modality:CT OR NoSuchField:x", 10},
+    // unknown fields match nothing
+    {"NoSuchField:x", 0},
+    {"NoSuchField:[1 TO 2]", 0},
+    {"NoSuchField:\"a b\"", 0},
+};
+
+}  // namespace
+
+TEST_CASE("sqlite query table over the corpus", "[sqlite][query]") {
+    Fixture f;
+    REQUIRE(f.corpus.size() == 20);
+    for (const auto& row : kTable) {
+        INFO("query: " << row.query);
+        CHECK(count(f.provider, row.query) == row.expected);
+    }
+}
+
+TEST_CASE("sqlite answers every query of the table exactly as the xapian provider", "[sqlite][query][xapian]") {
+    Fixture f;
+    XapianProvider xapian;
+    xapian.open(f.dir.path() / "xapian");
+    REQUIRE(indexAll(xapian, f.corpus).indexed == f.corpus.size());
+    for (const auto& row : kTable) {
+        INFO("query: " << row.query);
+        CHECK(uriList(f.provider, row.query) == uriList(xapian, row.query));
+    }
+}
+
+TEST_CASE("sqlite results: uris, requested fields, missing DIM fields", "[sqlite][query]") {
+    Fixture f;
+    auto response = run(f.provider, "PatientID:P-0002 AND InstanceNumber:1 AND Modality:CR",
+                        {"PatientName", "InstitutionName", "InstanceNumber", "NoSuchField", "ViewCodeSequence_CodeValue",
+                         "StudyDate", "SeriesNumber", "uri", "StudyTime"});
+    REQUIRE(response.total == 1);
+    REQUIRE(response.results.size() == 1);
+    const auto& r = response.results.front();
+    CHECK(r.uri.str() == "file:/archive/P-0002/1/1/1.dcm");
+    CHECK(r.fields.at("PatientName") == "Müller^Jürgen");  // as stored, not lower-cased
+    CHECK(r.fields.at("InstitutionName") == "");           // DIM field missing from the object
+    CHECK(r.fields.at("InstanceNumber") == "1");
+    CHECK(r.fields.count("NoSuchField") == 0);  // non-DIM fields the object lacks are left out
+    CHECK(r.fields.at("ViewCodeSequence_CodeValue") == "R-10206");  // first item
+    CHECK(r.fields.at("StudyDate") == "20151231");
+    CHECK(r.fields.at("SeriesNumber") == "1");
+    CHECK(r.fields.at("StudyTime") == "1015");
+    CHECK(r.fields.at("uri") == "file:/archive/P-0002/1/1/1.dcm");
+    CHECK(r.fields.size() == 8);
+
+    auto bare = run(f.provider, "PatientID:PAT3");
+    REQUIRE(bare.results.size() == 8);
+    CHECK(bare.results.front().fields.empty());
+
+    auto dim = run(f.provider, "SOPInstanceUID:1.2.826.0.1.3680043.10.543.1.1.1.1", {"AccessionNumber", "PatientAge"});
+    REQUIRE(dim.results.size() == 1);
+    CHECK(dim.results.front().fields.at("AccessionNumber") == "");
+    CHECK(dim.results.front().fields.at("PatientAge") == "");
+
+    // `*` alone: every stored attribute, first item of repeated ones, nothing invented.
+    auto all = run(f.provider, "PatientID:P-0002 AND InstanceNumber:1 AND Modality:CR", {"*"});
+    REQUIRE(all.results.size() == 1);
+    const auto& fields = all.results.front().fields;
+    CHECK(fields.at("ImagerPixelSpacing") == "0.139\\0.139");
+    CHECK(fields.at("ViewCodeSequence_CodeMeaning") == "postero-anterior");
+    CHECK(fields.count("InstitutionName") == 0);
+    CHECK(fields.count("*") == 0);
+    std::set<std::string> keywords;
+    for (const auto& inst : f.corpus)
+        if (inst.uri == all.results.front().uri.str())
+            inst.view.forEachAttribute([&](const tessera::sdk::DicomAttribute& a) { keywords.insert(a.keyword); });
+    CHECK(fields.size() == keywords.size());
+}
+
+TEST_CASE("sqlite paging: offset, limit, exact total, stable order", "[sqlite][query]") {
+    Fixture f;
+    auto all = run(f.provider, "*:*");
+    REQUIRE(all.total == 20);
+    REQUIRE(all.results.size() == 20);
+    for (std::size_t i = 0; i < 20; ++i) CHECK(all.results[i].uri.str() == f.corpus[i].uri);  // insertion order
+
+    auto page = run(f.provider, "*:*", {}, 15, 10);
+    CHECK(page.total == 20);
+    REQUIRE(page.results.size() == 5);
+    CHECK(page.results.front().uri.str() == f.corpus[15].uri);
+
+    auto first = run(f.provider, "*:*", {}, 0, 3);
+    CHECK(first.total == 20);
+    CHECK(first.results.size() == 3);
+
+    auto past = run(f.provider, "*:*", {}, 25, 10);
+    CHECK(past.total == 20);
+    CHECK(past.results.empty());
+
+    auto countOnly = run(f.provider, "Modality:CT", {}, 0, 0);
+    CHECK(countOnly.total == 10);
+    CHECK(countOnly.results.empty());
+
+    auto rest = run(f.provider, "Modality:CT", {}, 7);
+    CHECK(rest.total == 10);
+    CHECK(rest.results.size() == 3);
+
+    auto huge = run(f.provider, "Modality:CT", {}, static_cast<std::size_t>(-1), static_cast<std::size_t>(-1));
+    CHECK(huge.total == 10);
+    CHECK(huge.results.empty());
+
+    std::set<std::string> seen;
+    for (std::size_t offset = 0; offset < 20; offset += 6)
+        for (const auto& r : run(f.provider, "*:*", {}, offset, 6).results) seen.insert(r.uri.str());
+    CHECK(seen.size() == 20);
+
+    for (const char* text : {"Modality:CT", "StudyDate:[20150101 TO 20151231]", "PatientName:*LLER*", "NOT Modality:CT",
+                             "chest", "nothingsuch"}) {
+        INFO("query: " << text);
+        const auto whole = run(f.provider, text);
+        CHECK(whole.total == whole.results.size());
+        for (std::size_t limit : {0, 1, 2, 5}) {
+            CHECK(run(f.provider, text, {}, 0, limit).total == whole.total);
+            CHECK(run(f.provider, text, {}, 1, limit).total == whole.total);
+        }
+    }
+}
+
+TEST_CASE("sqlite query errors are InvalidArgument", "[sqlite][query]") {
+    Fixture f;
+    CHECK(errorCodeOf(f.provider, "SeriesNumber:[a TO 3]") == ErrorCode::InvalidArgument);
+    CHECK(errorCodeOf(f.provider, "SliceThickness:{1 TO five}") == ErrorCode::InvalidArgument);
+
+    tessera::sdk::QueryRequest noField;
+    noField.query = tessera::sdk::RangeQuery{"", std::string("a"), std::string("b")};
+    CHECK_THROWS_AS(f.provider.query(noField), tessera::sdk::Error);
+
+    // A hand-built tree (not from the parser) that is absurdly deep is refused, not recursed.
+    tessera::sdk::QueryNode node = tessera::sdk::TermQuery{"Modality", "CT"};
+    for (int i = 0; i < 1000; ++i) {
+        tessera::sdk::BooleanQuery b;
+        b.clauses.push_back({tessera::sdk::Occur::Must, std::move(node)});
+        node = std::move(b);
+    }
+    tessera::sdk::QueryRequest request;
+    request.query = std::move(node);
+    try {
+        f.provider.query(request);
+        FAIL("deep tree accepted");
+    } catch (const tessera::sdk::Error& e) {
+        CHECK(e.code() == ErrorCode::InvalidArgument);
+    }
+
+    // A flat tree wider than SQLite takes (parameters, expression size) is a clear error too.
+    tessera::sdk::BooleanQuery wide;
+    for (int i = 0; i < 40000; ++i) {
+        std::string value = std::to_string(i);
+        value += 'x';  // not "x" + ...: GCC 12 warns falsely (-Wrestrict) on that
+        wide.clauses.push_back({tessera::sdk::Occur::Should, tessera::sdk::TermQuery{"PatientID", value}});
+    }
+    tessera::sdk::QueryRequest wideRequest;
+    wideRequest.query = std::move(wide);
+    try {
+        f.provider.query(wideRequest);
+        FAIL("a tree beyond SQLite's limits was accepted");
+    } catch (const tessera::sdk::Error& e) {
+        CHECK(e.code() == ErrorCode::InvalidArgument);
+    }
+    // ...and the provider still answers afterwards.
+    CHECK(count(f.provider, "Modality:CT") == 10);
+
+    tessera::sdk::QueryRequest empty;
+    empty.query = tessera::sdk::BooleanQuery{};
+    CHECK(f.provider.query(empty).total == 0);
+}
+
+TEST_CASE("sqlite wildcard escapes are literal characters", "[sqlite][query]") {
+    TempDir dir;
+    SqliteProvider provider;
+    provider.open(dir.path() / "index.sqlite");
+    std::vector<Instance> docs(6);
+    const char* values[] = {"WHAT?", "WHAT*", "WHATS", "WHAT[S]", "50% OFF_", "C:\\DIR"};
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        docs[i].uri = "file:/w/" + std::to_string(i) + ".dcm";
+        docs[i].view.add(0x00081030, "StudyDescription", "LO", values[i]);
+    }
+    indexAll(provider, docs);
+    CHECK(count(provider, "StudyDescription:what?") == 3);
+    CHECK(count(provider, "StudyDescription:*\\?") == 1);
+    CHECK(count(provider, "StudyDescription:*\\*") == 1);
+    CHECK(count(provider, "StudyDescription:wh*\\?") == 1);
+    CHECK(count(provider, "StudyDescription:wh?t\\*") == 1);
+    CHECK(count(provider, "StudyDescription:what\\[s\\]*") == 1);
+    CHECK(count(provider, "StudyDescription:*s\\]") == 1);
+    CHECK(count(provider, "StudyDescription:what\\[?\\]") == 1);
+    CHECK(count(provider, "StudyDescription:50%*") == 1);
+    CHECK(count(provider, "StudyDescription:*off_") == 1);
+    CHECK(count(provider, "StudyDescription:*_") == 1);
+    CHECK(count(provider, "StudyDescription:5_%*") == 0);
+    // A backslash separates values: C:\DIR is the values "C:" and "DIR".
+    CHECK(count(provider, "StudyDescription:c\\:*") == 1);
+    CHECK(count(provider, "StudyDescription:dir") == 1);
+    CHECK(count(provider, "StudyDescription:*\\\\*") == 0);
+
+    // The xapian provider agrees on every one of them.
+    XapianProvider xapian;
+    xapian.open(dir.path() / "xapian");
+    indexAll(xapian, docs);
+    for (const char* text : {"StudyDescription:what?", "StudyDescription:*\\?", "StudyDescription:*\\*",
+                             "StudyDescription:wh*\\?", "StudyDescription:what\\[s\\]*", "StudyDescription:*s\\]",
+                             "StudyDescription:50%*", "StudyDescription:*off_", "StudyDescription:5_%*",
+                             "StudyDescription:c\\:*", "StudyDescription:*\\\\*", "off", "50", "what"}) {
+        INFO("query: " << text);
+        CHECK(uriList(provider, text) == uriList(xapian, text));
+    }
+}

@@ -13,6 +13,7 @@
 #include "tessera/core/task_manager.hpp"
 #include "tessera/core/user_store.hpp"
 #include "tessera/core/version.hpp"
+#include "tessera/core/watch_folder.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/server/http_server.hpp"
 #include "tessera/server/router.hpp"
@@ -65,6 +66,7 @@ struct Application::Impl {
     std::unique_ptr<core::TaskManager> tasks;
     std::unique_ptr<core::IndexService> indexing;
     std::unique_ptr<core::QueryService> queries;
+    std::unique_ptr<core::WatchFolder> watchFolder;
     std::unique_ptr<ServerContext> context;
     Router router;
     std::unique_ptr<HttpServer> http;
@@ -105,20 +107,38 @@ struct Application::Impl {
         indexOptions.threads = indexThreads > 0 ? static_cast<std::size_t>(indexThreads) : 0;
         indexing = std::make_unique<core::IndexService>(plugins->registry(), *tasks, indexOptions);
         queries = std::make_unique<core::QueryService>(plugins->registry(), *settings);
+        // The watch folder indexes without tasks (a stream of small batches would flood the task
+        // list) and unindexes through the same service, so thumbnails follow.
+        watchFolder = std::make_unique<core::WatchFolder>(
+            [this](const std::vector<sdk::Uri>& uris) { indexing->indexItems(uris); },
+            [this](const std::vector<sdk::Uri>& uris) { indexing->unindex(uris, {}); });
 
         context = std::unique_ptr<ServerContext>(
             new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now(),
                               *tasks, *indexing, *queries, dataDir});
+        context->applyWatchSettings = [this] { applyWatchSettings(); };
         addAccountRoutes(router, *context);
         addPluginRoutes(router, *context);
         addInfoRoutes(router, *context);
         addTaskRoutes(router, *context);
+        addIndexSettingsRoutes(router, *context);
         addSearchRoutes(router, *context);
         addExportRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 
+    void applyWatchSettings() {
+        watchFolder->configure(settings->getBool("archive.enable-watch-directory", false),
+                               settings->getString("archive.watch-directory", ""));
+    }
+
     void start() {
+        try {
+            applyWatchSettings();
+        } catch (const std::exception& e) {
+            // A folder that is gone is not worth refusing to start over; the API can fix it.
+            logger().warning("The watch folder is not watched: %s", std::string(e.what()));
+        }
         HttpServerOptions httpOptions;
         httpOptions.address = settings->httpAddress();
         httpOptions.port = chosenPort(options.commandLine.httpPort, settings->httpPort());
@@ -143,6 +163,7 @@ struct Application::Impl {
         if (stopped) return;
         stopped = true;
         if (http) http->stop();
+        watchFolder->stop();
         indexing->shutdown();  // tasks use the providers: stop them before the plugins go
         plugins->shutdown();
         logger().information("Tessera stopped");

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace tessera::core {
@@ -29,6 +30,9 @@ struct ServerContext {
     core::IndexService& indexing;
     core::QueryService& queries;
     std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
+    /// Makes the watch folder follow archive.enable-watch-directory / archive.watch-directory
+    /// after they changed; throws sdk::Error when it cannot (empty = no watcher).
+    std::function<void()> applyWatchSettings = {};
 };
 
 }  // namespace tessera::server

@@ -11,6 +11,8 @@
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/session_store.hpp"
 #include "tessera/core/task_manager.hpp"
+#include "tessera/core/thumbnail_indexing.hpp"
+#include "tessera/core/thumbnail_store.hpp"
 #include "tessera/core/user_store.hpp"
 #include "tessera/core/version.hpp"
 #include "tessera/core/watch_folder.hpp"
@@ -64,6 +66,7 @@ struct Application::Impl {
     std::unique_ptr<core::SessionStore> sessions;
     std::unique_ptr<core::PluginHost> plugins;
     std::unique_ptr<core::TaskManager> tasks;
+    std::unique_ptr<core::ThumbnailStore> thumbnails;
     std::unique_ptr<core::IndexService> indexing;
     std::unique_ptr<core::QueryService> queries;
     std::unique_ptr<core::WatchFolder> watchFolder;
@@ -105,6 +108,14 @@ struct Application::Impl {
         // archive.index-threads: parser threads per index task; unset or below 1 = one per core.
         const long long indexThreads = settings->getInt("archive.index-threads", 0);
         indexOptions.threads = indexThreads > 0 ? static_cast<std::size_t>(indexThreads) : 0;
+        // Thumbnails at index time (archive.save-thumbnails) into <data>/thumbnails. The renderer
+        // comes from the imaging module (core::imaging::renderThumbnailPng) once it is on main;
+        // until then the store only removes thumbnails and /dic2png renders on demand.
+        thumbnails = std::make_unique<core::ThumbnailStore>(dataDir / "thumbnails", core::ThumbnailRenderer{});
+        core::addThumbnailHooks(
+            indexOptions, *thumbnails, plugins->registry(),
+            [this] { return settings->getBool("archive.save-thumbnails", false); },
+            [this] { return static_cast<unsigned>(settings->getInt("archive.thumbnail-size", 64)); });
         indexing = std::make_unique<core::IndexService>(plugins->registry(), *tasks, indexOptions);
         queries = std::make_unique<core::QueryService>(plugins->registry(), *settings);
         // The watch folder indexes without tasks (a stream of small batches would flood the task
@@ -117,6 +128,7 @@ struct Application::Impl {
             new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now(),
                               *tasks, *indexing, *queries, dataDir});
         context->applyWatchSettings = [this] { applyWatchSettings(); };
+        context->thumbnails = thumbnails.get();
         addAccountRoutes(router, *context);
         addPluginRoutes(router, *context);
         addInfoRoutes(router, *context);

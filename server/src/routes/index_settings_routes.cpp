@@ -18,6 +18,7 @@
 #include "tessera/core/plugin_host.hpp"
 #include "tessera/core/provider_registry.hpp"
 #include "tessera/core/server_settings.hpp"
+#include "tessera/core/thumbnail_store.hpp"
 #include "tessera/core/watch_folder.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/storage_provider.hpp"
@@ -99,10 +100,13 @@ std::string pathValue(ServerContext& context, const std::string& text) {
 // Saves all changes at once, then lets the watcher follow them.
 void saveChanges(ServerContext& context, const Changes& changes) {
     if (changes.empty()) return;
+    const auto sizeBefore = context.settings.getInt(kThumbnailSize, 64);
     context.settings.setMany(changes);
     bool watcherChanged = false;
     for (const auto& [key, value] : changes)
         watcherChanged = watcherChanged || key == kWatcherEnabled || key == kWatchDirectory;
+    // Stored thumbnails have the old size: drop them (they are re-made on demand or at indexing).
+    if (context.thumbnails && context.settings.getInt(kThumbnailSize, 64) != sizeBefore) context.thumbnails->clear();
     if (watcherChanged && context.applyWatchSettings) context.applyWatchSettings();
 }
 

@@ -14,6 +14,7 @@ class RecentLog;
 class ServerSettings;
 class SessionStore;
 class TaskManager;
+class ThumbnailStore;
 class UserStore;
 }  // namespace tessera::core
 
@@ -33,6 +34,9 @@ struct ServerContext {
     /// Makes the watch folder follow archive.enable-watch-directory / archive.watch-directory
     /// after they changed; throws sdk::Error when it cannot (empty = no watcher).
     std::function<void()> applyWatchSettings = {};
+    /// Thumbnails made at index time (<dataDir>/thumbnails); /dic2png?thumbnail=true serves
+    /// thumbnails->get(uri) when present, before rendering. Null = none.
+    core::ThumbnailStore* thumbnails = nullptr;
 };
 
 }  // namespace tessera::server

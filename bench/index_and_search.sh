@@ -53,19 +53,10 @@ done
 
 # ---- corpora: generated once per N, the manifest kept beside (not inside) the files so the
 # server indexes exactly N files ------------------------------------------------
-mkdir -p "$CORPUS_DIR"
+source "$REPO/bench/corpus.sh"
 corpus_args=()
 for n in "${SIZES[@]}"; do
-  dir=$CORPUS_DIR/n$n
-  if [ ! -f "$dir.manifest.tsv" ]; then
-    [ -x "$CORPUS_TOOL" ] || { echo "corpus generator not found: $CORPUS_TOOL" >&2; exit 1; }
-    echo "generating a corpus of $n files in $dir (once; reused afterwards)" >&2
-    rm -rf "$dir.partial" "$dir"
-    "$CORPUS_TOOL" "$n" "$dir.partial" >&2
-    mv "$dir.partial/MANIFEST.tsv" "$dir.manifest.tsv.partial"
-    mv "$dir.partial" "$dir"
-    mv "$dir.manifest.tsv.partial" "$dir.manifest.tsv"  # last: marks the corpus complete
-  fi
+  dir=$(ensure_corpus "$n")
   corpus_args+=(--corpus "$n:$dir:$dir.manifest.tsv")
 done
 

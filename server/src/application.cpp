@@ -7,6 +7,7 @@
 #include "tessera/core/index_service.hpp"
 #include "tessera/core/logging.hpp"
 #include "tessera/core/plugin_host.hpp"
+#include "tessera/core/provider_switches.hpp"
 #include "tessera/core/query_service.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/session_store.hpp"
@@ -102,6 +103,8 @@ struct Application::Impl {
         plugins = std::make_unique<core::PluginHost>(std::move(hostOptions));
         if (!options.builtinPluginDir.empty()) plugins->loadDirectory(options.builtinPluginDir);
         for (const auto& dir : cli.pluginDirs) plugins->loadDirectory(dir);
+        // Providers an administrator disabled stay disabled across restarts.
+        core::applySavedProviderStates(plugins->registry(), *settings, logToPocoLogger);
 
         tasks = std::make_unique<core::TaskManager>();
         core::IndexServiceOptions indexOptions;

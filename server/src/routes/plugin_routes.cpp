@@ -1,8 +1,10 @@
-// Plugins and providers: GET /plugins[/{type}] and GET /providers, in Dicoogle's shapes.
+// Plugins and providers: GET /plugins[/{type}], GET /providers and
+// POST /plugins/{type}/{name}/{enable|disable}, in Dicoogle's shapes.
 #include <algorithm>
 
 #include "json_output.hpp"
 #include "tessera/core/plugin_host.hpp"
+#include "tessera/core/provider_switches.hpp"
 #include "tessera/core/server_settings.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/storage_provider.hpp"
@@ -131,6 +133,31 @@ HttpResponse listProviders(ServerContext& context, const HttpRequest& request) {
     return jsonResponse(names);
 }
 
+// Dicoogle's answers (behaviour §1): empty 200, 400 JSON for a bad type, name or action, 500
+// JSON when the provider refuses. Unlike Dicoogle the new state is saved in server.xml.
+HttpResponse switchPlugin(ServerContext& context, const HttpRequest& request) {
+    const auto& type = request.pathParams.at("type");
+    const auto& name = request.pathParams.at("name");
+    const std::string action = lower(request.pathParams.at("action"));
+    ProviderKind kind;
+    if (!core::parseProviderKind(type, kind))
+        return jsonError(400, "Invalid plugin type: must be one of query, index, storage, servlet");
+    if (action != "enable" && action != "disable")
+        return jsonError(400, "Invalid action: must be enable or disable");
+    const bool enable = action == "enable";
+    switch (core::switchProvider(context.plugins.registry(), context.settings, kind, name, enable)) {
+        case core::ProviderSwitchOutcome::NotFound:
+            return jsonError(400, "No " + std::string(core::toString(kind)) + " plugin named " + name);
+        case core::ProviderSwitchOutcome::Refused:
+            return jsonError(500, enable ? "Could not enable plugin" : "Could not disable plugin");
+        case core::ProviderSwitchOutcome::Done: break;
+    }
+    // An empty body with no Content-Type: dicoogle-client would fail to parse an empty JSON body.
+    HttpResponse response;
+    response.contentType.clear();
+    return response;
+}
+
 }  // namespace
 
 void addPluginRoutes(Router& router, ServerContext& context) {
@@ -140,6 +167,10 @@ void addPluginRoutes(Router& router, ServerContext& context) {
     router.add(route("GET", "/plugins/{type}", AccessPolicy::Admin,
                      "Providers of one type (query|index|storage|servlet), or the sets or dead plugins",
                      [ctx](const HttpRequest& r) { return listPluginsOfType(*ctx, r); }));
+    router.add(route("POST", "/plugins/{type}/{name}/{action}", AccessPolicy::Admin,
+                     "Enable or disable a provider (type query|index|storage|servlet, action enable|disable); "
+                     "saved in server.xml",
+                     [ctx](const HttpRequest& r) { return switchPlugin(*ctx, r); }));
     router.add(route("GET", "/providers", AccessPolicy::User, "Names of the enabled providers of ?type=query|index|storage",
                      [ctx](const HttpRequest& r) { return listProviders(*ctx, r); }));
 }

@@ -44,6 +44,9 @@
 //   plugins.plugin[@name=<set>]           one element per plugin set, holding
 //                                         <setting key="k">value</setting> children (any SDK
 //                                         key, so no key has to be a valid XML element name)
+//   plugins.disabled-providers*           (empty) comma-separated `<kind>:<name>` of the providers
+//                                         POST /plugins/{type}/{name}/disable turned off; applied
+//                                         after loading (core/provider_switches.hpp)
 // Lists Dicoogle keeps here (allowed-aetitles, default-ts, sop-classes, move-destinations, ...)
 // are preserved and reachable by key; their defaults belong to the DICOM services.
 //

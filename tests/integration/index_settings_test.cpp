@@ -146,6 +146,9 @@ TEST_CASE("indexer settings: shapes, text values, partial POST, bad values, save
     CHECK(it.get("/management/settings/index/path").body == watched.string());  // GET and POST of path agree
     REQUIRE(it.post("/management/settings/index?thumbnail=false").status == 200);
     CHECK(it.get("/management/settings/index/thumbnail").body == "false");
+    REQUIRE(it.post("/management/settings/index?saveThumbnail=true&thumbnail=false").status == 200);
+    CHECK(it.get("/management/settings/index/thumbnail").body == "true");  // saveThumbnail wins
+    REQUIRE(it.post("/management/settings/index?thumbnail=false").status == 200);
 
     // Single-value setters, with Dicoogle's texts.
     auto set = it.post("/management/settings/index/effort?effort=7");
@@ -173,7 +176,7 @@ TEST_CASE("indexer settings: shapes, text values, partial POST, bad values, save
         "/management/settings/index?thumbnailSize=100000",
         "/management/settings/index?watcher=maybe",
         "/management/settings/index?effort=50&saveThumbnail=yes please",
-        "/management/settings/index?saveThumbnail=true&thumbnail=false",
+        "/management/settings/index?saveThumbnail=true&thumbnail=maybe",
         "/management/settings/index?effort=50&path=relative/dir",
         "/management/settings/index?path=" + urlEncode((it.served() / "missing").string()),
         "/management/settings/index?path=" + urlEncode(kSamples.string()),  // not served by the file storage

@@ -134,12 +134,12 @@ HttpResponse postAll(ServerContext& context, const HttpRequest& request) {
     Changes changes;
     if (auto path = request.param("path")) changes.emplace_back(kWatchDirectory, pathValue(context, *path));
     if (auto watcher = request.param("watcher")) changes.emplace_back(kWatcherEnabled, booleanValue("watcher", *watcher));
-    // The API page names it saveThumbnail, the per-field endpoint thumbnail: take either, and
-    // refuse a contradiction rather than guess.
+    // The API page names it saveThumbnail, the per-field endpoint thumbnail: take either. When
+    // both come, saveThumbnail wins: dicoogle-client computes it (saveThumbnail || thumbnail)
+    // and sends the caller's thumbnail beside it.
     auto save = request.param("saveThumbnail");
     auto thumbnail = request.param("thumbnail");
-    if (save && thumbnail && booleanValue("saveThumbnail", *save) != booleanValue("thumbnail", *thumbnail))
-        invalid("saveThumbnail", "saveThumbnail and thumbnail disagree");
+    if (thumbnail) booleanValue("thumbnail", *thumbnail);  // checked even when not used
     if (save)
         changes.emplace_back(kSaveThumbnails, booleanValue("saveThumbnail", *save));
     else if (thumbnail)

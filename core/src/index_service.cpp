@@ -108,6 +108,7 @@ public:
             config.threads = options_.threads;
             config.batchSize = options_.batchSize;
             config.log = options_.log;
+            config.onIndexed = options_.onIndexed;
             started.push_back(task->info());
             options_.log(sdk::LogLevel::Information, "Task " + task->uid() + " started: " + started.back().name);
             auto& runner = runners_.emplace_back();
@@ -137,12 +138,71 @@ public:
                              "Indexer " + indexer->name() + " failed on " + uri.str() + ": " + e.what());
             }
         }
+        if (!touched.empty()) notifyIndexed(uri, object);
         if (!touched.empty()) {
             std::lock_guard lock(commitMutex_);
             if (pending_.empty()) commitDue_ = std::chrono::steady_clock::now() + options_.commitDelay;
             pending_.insert(touched.begin(), touched.end());
             commitWake_.notify_all();
         }
+        return total;
+    }
+
+    sdk::IndexReport indexItems(const std::vector<sdk::Uri>& uris) {
+        {
+            std::lock_guard lock(runnersMutex_);
+            if (shutDown_) throw sdk::Error(sdk::ErrorCode::Unavailable, "The index service is shutting down");
+        }
+        sdk::IndexReport total;
+        std::size_t skipped = 0;
+        indexing::IndexRunConfig config;
+        config.indexers = resolveIndexers({});
+        config.log = options_.log;
+        config.onIndexed = options_.onIndexed;
+        if (config.indexers.empty() || uris.empty()) return total;
+
+        std::vector<std::unique_ptr<sdk::DicomObjectView>> objects;
+        std::vector<sdk::IndexItem> items;
+        auto indexPending = [&] {
+            if (items.empty()) return;
+            std::vector<bool> handled;
+            const std::size_t worst = indexing::indexParsedBatch(config, items, handled);
+            const auto taken = static_cast<std::size_t>(std::count(handled.begin(), handled.end(), true));
+            skipped += items.size() - taken;
+            const std::size_t failed = std::min(worst, taken);
+            total.errors += failed;
+            total.indexed += taken - failed;
+            items.clear();
+            objects.clear();
+        };
+        for (const auto& uri : uris) {
+            auto* storage = registry_.storageForUri(uri);
+            if (!storage) {
+                ++total.errors;
+                options_.log(sdk::LogLevel::Warning, "Cannot index " + uri.str() + ": no storage provider serves it");
+                continue;
+            }
+            auto result = indexing::readStoredItem(*storage, uri);
+            if (result.status == DicomReadStatus::Skipped) {
+                ++skipped;
+                options_.log(sdk::LogLevel::Information, "Skipped " + uri.str() + ": " + result.reason);
+                continue;
+            }
+            if (result.status != DicomReadStatus::Ok) {
+                ++total.errors;
+                options_.log(sdk::LogLevel::Warning, "Cannot index " + uri.str() + ": " + result.reason);
+                continue;
+            }
+            items.push_back({uri, result.object.get()});
+            objects.push_back(std::move(result.object));
+            if (items.size() >= options_.batchSize) indexPending();
+        }
+        indexPending();
+        commitEach(std::set<sdk::IndexProvider*>(config.indexers.begin(), config.indexers.end()));
+        options_.log(sdk::LogLevel::Information, "Indexed " + std::to_string(total.indexed) + " of " +
+                                                     std::to_string(uris.size()) + " items (" +
+                                                     std::to_string(skipped) + " skipped, " +
+                                                     std::to_string(total.errors) + " errors)");
         return total;
     }
 
@@ -175,6 +235,15 @@ public:
             }
             combined.removed = std::max(combined.removed, report.removed);
             combined.failed = std::max(combined.failed, report.failed);
+        }
+        if (options_.onUnindexed) {
+            try {
+                options_.onUnindexed(uris);
+            } catch (const std::exception& e) {
+                options_.log(sdk::LogLevel::Warning, std::string("After unindexing: ") + e.what());
+            } catch (...) {
+                options_.log(sdk::LogLevel::Warning, "After unindexing: unknown failure");
+            }
         }
         combined.failed = std::min(combined.failed, uris.size() - std::min(combined.removed, uris.size()));
         combined.notFound = uris.size() - std::min(uris.size(), combined.removed + combined.failed);
@@ -266,6 +335,17 @@ private:
         slotFree_.notify_all();
     }
 
+    void notifyIndexed(const sdk::Uri& uri, const sdk::DicomObjectView& object) {
+        if (!options_.onIndexed) return;
+        try {
+            options_.onIndexed(uri, object);
+        } catch (const std::exception& e) {
+            options_.log(sdk::LogLevel::Warning, "After indexing " + uri.str() + ": " + e.what());
+        } catch (...) {
+            options_.log(sdk::LogLevel::Warning, "After indexing " + uri.str() + ": unknown failure");
+        }
+    }
+
     void commitEach(const std::set<sdk::IndexProvider*>& indexers) {
         for (auto* indexer : indexers) {
             try {
@@ -329,6 +409,10 @@ std::vector<TaskInfo> IndexService::index(const std::vector<sdk::Uri>& uris,
 
 sdk::IndexReport IndexService::indexObject(const sdk::Uri& uri, const sdk::DicomObjectView& object) {
     return impl_->indexObject(uri, object);
+}
+
+sdk::IndexReport IndexService::indexItems(const std::vector<sdk::Uri>& uris) {
+    return impl_->indexItems(uris);
 }
 
 void IndexService::flush() {

@@ -12,8 +12,11 @@
 #include "tessera/core/server_settings.hpp"
 #include "tessera/core/session_store.hpp"
 #include "tessera/core/task_manager.hpp"
+#include "tessera/core/thumbnail_indexing.hpp"
+#include "tessera/core/thumbnail_store.hpp"
 #include "tessera/core/user_store.hpp"
 #include "tessera/core/version.hpp"
+#include "tessera/core/watch_folder.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/server/http_server.hpp"
 #include "tessera/server/router.hpp"
@@ -64,8 +67,10 @@ struct Application::Impl {
     std::unique_ptr<core::SessionStore> sessions;
     std::unique_ptr<core::PluginHost> plugins;
     std::unique_ptr<core::TaskManager> tasks;
+    std::unique_ptr<core::ThumbnailStore> thumbnails;
     std::unique_ptr<core::IndexService> indexing;
     std::unique_ptr<core::QueryService> queries;
+    std::unique_ptr<core::WatchFolder> watchFolder;
     std::unique_ptr<ServerContext> context;
     Router router;
     std::unique_ptr<HttpServer> http;
@@ -106,22 +111,49 @@ struct Application::Impl {
         // archive.index-threads: parser threads per index task; unset or below 1 = one per core.
         const long long indexThreads = settings->getInt("archive.index-threads", 0);
         indexOptions.threads = indexThreads > 0 ? static_cast<std::size_t>(indexThreads) : 0;
+        // Thumbnails at index time (archive.save-thumbnails) into <data>/thumbnails. The renderer
+        // comes from the imaging module (core::imaging::renderThumbnailPng) once it is on main;
+        // until then the store only removes thumbnails and /dic2png renders on demand.
+        thumbnails = std::make_unique<core::ThumbnailStore>(dataDir / "thumbnails", core::ThumbnailRenderer{});
+        core::addThumbnailHooks(
+            indexOptions, *thumbnails, plugins->registry(),
+            [this] { return settings->getBool("archive.save-thumbnails", false); },
+            [this] { return static_cast<unsigned>(settings->getInt("archive.thumbnail-size", 64)); });
         indexing = std::make_unique<core::IndexService>(plugins->registry(), *tasks, indexOptions);
         queries = std::make_unique<core::QueryService>(plugins->registry(), *settings);
+        // The watch folder indexes without tasks (a stream of small batches would flood the task
+        // list) and unindexes through the same service, so thumbnails follow.
+        watchFolder = std::make_unique<core::WatchFolder>(
+            [this](const std::vector<sdk::Uri>& uris) { indexing->indexItems(uris); },
+            [this](const std::vector<sdk::Uri>& uris) { indexing->unindex(uris, {}); });
 
         context = std::unique_ptr<ServerContext>(
             new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now(),
                               *tasks, *indexing, *queries, dataDir});
+        context->applyWatchSettings = [this] { applyWatchSettings(); };
+        context->thumbnails = thumbnails.get();
         addAccountRoutes(router, *context);
         addPluginRoutes(router, *context);
         addInfoRoutes(router, *context);
         addTaskRoutes(router, *context);
+        addIndexSettingsRoutes(router, *context);
         addSearchRoutes(router, *context);
         addExportRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 
+    void applyWatchSettings() {
+        watchFolder->configure(settings->getBool("archive.enable-watch-directory", false),
+                               settings->getString("archive.watch-directory", ""));
+    }
+
     void start() {
+        try {
+            applyWatchSettings();
+        } catch (const std::exception& e) {
+            // A folder that is gone is not worth refusing to start over; the API can fix it.
+            logger().warning("The watch folder is not watched: %s", std::string(e.what()));
+        }
         HttpServerOptions httpOptions;
         httpOptions.address = settings->httpAddress();
         httpOptions.port = chosenPort(options.commandLine.httpPort, settings->httpPort());
@@ -146,6 +178,7 @@ struct Application::Impl {
         if (stopped) return;
         stopped = true;
         if (http) http->stop();
+        watchFolder->stop();
         indexing->shutdown();  // tasks use the providers: stop them before the plugins go
         plugins->shutdown();
         logger().information("Tessera stopped");

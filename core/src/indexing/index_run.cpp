@@ -49,31 +49,11 @@ struct RunState {
     // indexer refused it; with several indexers the worst one decides how many failed.
     void indexBatch(std::vector<std::unique_ptr<sdk::DicomObjectView>>& objects, std::vector<sdk::Uri>& uris) {
         if (uris.empty()) return;
-        std::size_t worstFailures = 0;
-        std::vector<bool> handled(uris.size(), false);
-        for (auto* indexer : config.indexers) {
-            std::vector<sdk::IndexItem> items;
-            items.reserve(uris.size());
-            for (std::size_t i = 0; i < uris.size(); ++i) {
-                if (!indexer->handles(uris[i])) continue;
-                handled[i] = true;
-                items.push_back({uris[i], objects[i].get()});
-            }
-            if (items.empty()) continue;
-            std::size_t failures = 0;
-            try {
-                const auto report = indexer->index(items);
-                failures = items.size() - std::min(report.indexed, items.size());
-            } catch (const std::exception& e) {
-                failures = items.size();
-                log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch of " +
-                                                std::to_string(items.size()) + " objects: " + e.what());
-            } catch (...) {
-                failures = items.size();
-                log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch");
-            }
-            worstFailures = std::max(worstFailures, failures);
-        }
+        std::vector<sdk::IndexItem> items;
+        items.reserve(uris.size());
+        for (std::size_t i = 0; i < uris.size(); ++i) items.push_back({uris[i], objects[i].get()});
+        std::vector<bool> handled;
+        const std::size_t worstFailures = indexParsedBatch(config, items, handled);
         const auto unhandled = static_cast<std::size_t>(std::count(handled.begin(), handled.end(), false));
         for (std::size_t i = 0; i < uris.size(); ++i)
             if (!handled[i])
@@ -117,6 +97,51 @@ struct RunState {
 };
 
 }  // namespace
+
+std::size_t indexParsedBatch(const IndexRunConfig& config, const std::vector<sdk::IndexItem>& items,
+                             std::vector<bool>& handled) {
+    auto log = [&](sdk::LogLevel level, const std::string& line) {
+        if (config.log) config.log(level, line);
+    };
+    handled.assign(items.size(), false);
+    std::size_t worstFailures = 0;
+    for (auto* indexer : config.indexers) {
+        std::vector<sdk::IndexItem> mine;
+        mine.reserve(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (!indexer->handles(items[i].uri)) continue;
+            handled[i] = true;
+            mine.push_back(items[i]);
+        }
+        if (mine.empty()) continue;
+        std::size_t failures = 0;
+        try {
+            const auto report = indexer->index(mine);
+            failures = mine.size() - std::min(report.indexed, mine.size());
+        } catch (const std::exception& e) {
+            failures = mine.size();
+            log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch of " +
+                                            std::to_string(mine.size()) + " objects: " + e.what());
+        } catch (...) {
+            failures = mine.size();
+            log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch");
+        }
+        worstFailures = std::max(worstFailures, failures);
+    }
+    if (config.onIndexed) {
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (!handled[i]) continue;
+            try {
+                config.onIndexed(items[i].uri, *items[i].object);
+            } catch (const std::exception& e) {
+                log(sdk::LogLevel::Warning, "After indexing " + items[i].uri.str() + ": " + e.what());
+            } catch (...) {
+                log(sdk::LogLevel::Warning, "After indexing " + items[i].uri.str() + ": unknown failure");
+            }
+        }
+    }
+    return worstFailures;
+}
 
 DicomReadResult readStoredItem(sdk::StorageProvider& storage, const sdk::Uri& uri) {
     try {

@@ -29,6 +29,8 @@ struct IndexRunConfig {
     std::size_t threads = 1;
     std::size_t batchSize = 256;
     LogFunction log;
+    /// IndexServiceOptions::onIndexed, or empty.
+    std::function<void(const sdk::Uri&, const sdk::DicomObjectView&)> onIndexed;
 };
 
 struct IndexRunResult {
@@ -39,6 +41,12 @@ struct IndexRunResult {
 /// Runs the whole pipeline, reporting progress on `task` and watching its stop flag. Never
 /// throws for anything an item or a provider does.
 IndexRunResult runIndexTask(const IndexRunConfig& config, TaskHandle& task);
+
+/// Hands a batch of parsed objects to every indexer that handles them. `handled` (same size as
+/// `items`) tells which items at least one indexer took; returns how many of the handled items
+/// the worst indexer refused. Calls config.onIndexed for each handled item. Never throws.
+std::size_t indexParsedBatch(const IndexRunConfig& config, const std::vector<sdk::IndexItem>& items,
+                             std::vector<bool>& handled);
 
 /// Reads one stored item once: the local file's header when the provider has a local path,
 /// else the bytes from open(). Errors of the provider become an Error result with its message.

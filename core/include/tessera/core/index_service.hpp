@@ -50,6 +50,13 @@ struct IndexServiceOptions {
     std::chrono::milliseconds commitDelay{1000};
     /// One log line; empty = Poco's logger "tessera.index".
     std::function<void(sdk::LogLevel, const std::string&)> log;
+    /// Called for each object handed to the indexers (tasks, indexItems(), indexObject()), on the
+    /// thread that parsed it, e.g. to make its thumbnail. Must be thread-safe; what it throws is
+    /// logged and otherwise ignored. Empty = nothing.
+    std::function<void(const sdk::Uri&, const sdk::DicomObjectView&)> onIndexed;
+    /// Called with the URIs of every unindex() call, after the indexers, e.g. to drop their
+    /// thumbnails. Same rules as onIndexed.
+    std::function<void(const std::vector<sdk::Uri>&)> onUnindexed;
 };
 
 
@@ -74,6 +81,15 @@ public:
     /// (Forbidden outside its roots, NotFound, InvalidArgument) propagates and nothing starts.
     /// Throws like resolveIndexers() for bad names, Error(Unavailable) after shutdown().
     std::vector<TaskInfo> index(const std::vector<sdk::Uri>& uris, const std::vector<std::string>& indexerNames);
+
+    /// Indexes these stored items (each URI names one item, e.g. files a watch folder saw) on the
+    /// calling thread, without a task (so a stream of small batches does not flood the task
+    /// list): each is read once through the enabled StorageProvider that serves it, handed in
+    /// batches of batchSize to every enabled indexer that handles it, and the indexers touched
+    /// are committed before it returns. A URI no provider serves, or one it refuses (outside its
+    /// roots, gone), counts as an error and is logged; nothing is thrown for an item. Throws
+    /// Error(Unavailable) after shutdown().
+    sdk::IndexReport indexItems(const std::vector<sdk::Uri>& uris);
 
     /// Indexes an object already parsed (a C-STORE) into every enabled indexer that handles the
     /// URI; they are committed within commitDelay. Returns the summed reports. An indexer that

@@ -22,6 +22,8 @@ void addPluginRoutes(Router& router, ServerContext& context);    // /plugins /pr
 void addInfoRoutes(Router& router, ServerContext& context);      // /ext/version /health /logger /routes
 /// /management/tasks/{index,unindex,remove} and /index/task (all admin).
 void addTaskRoutes(Router& router, ServerContext& context);
+/// /management/settings/index and its children (all admin).
+void addIndexSettingsRoutes(Router& router, ServerContext& context);
 void addSearchRoutes(Router& router, ServerContext& context);   // /search /searchDIM /dump
 /// /export/cvs, /export (GET, POST), /exportFile (POST, GET), /export/list
 void addExportRoutes(Router& router, ServerContext& context);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace tessera::core {
@@ -13,6 +14,7 @@ class RecentLog;
 class ServerSettings;
 class SessionStore;
 class TaskManager;
+class ThumbnailStore;
 class UserStore;
 }  // namespace tessera::core
 
@@ -29,6 +31,12 @@ struct ServerContext {
     core::IndexService& indexing;
     core::QueryService& queries;
     std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
+    /// Makes the watch folder follow archive.enable-watch-directory / archive.watch-directory
+    /// after they changed; throws sdk::Error when it cannot (empty = no watcher).
+    std::function<void()> applyWatchSettings = {};
+    /// Thumbnails made at index time (<dataDir>/thumbnails); /dic2png?thumbnail=true serves
+    /// thumbnails->get(uri) when present, before rendering. Null = none.
+    core::ThumbnailStore* thumbnails = nullptr;
 };
 
 }  // namespace tessera::server

@@ -27,21 +27,15 @@
 #include <system_error>
 #include <utility>
 
+#include "dcmtk_codecs.hpp"
 #include "image_encoder.hpp"
 #include "j2k_decoder.hpp"
 #include "tessera/core/dicom/dicom_dictionary.hpp"
 #include "tessera/sdk/error.hpp"
 
 namespace tessera::core {
-namespace {
 
-using sdk::Error;
-using sdk::ErrorCode;
-
-// Largest output a caller may ask for by area: DCMTK's scaled copy holds 4 bytes per sample.
-constexpr std::uint64_t kMaxOutputPixels = 4096ULL * 4096ULL;
-
-void registerCodecs() {
+void imaging::registerDcmtkDecoders() {
     static std::once_flag once;
     std::call_once(once, [] {
         dictionaryLoaded();
@@ -50,6 +44,14 @@ void registerCodecs() {
         DcmRLEDecoderRegistration::registerCodecs();  // RLE (deflate is built into dcmdata)
     });
 }
+
+namespace {
+
+using sdk::Error;
+using sdk::ErrorCode;
+
+// Largest output a caller may ask for by area: DCMTK's scaled copy holds 4 bytes per sample.
+constexpr std::uint64_t kMaxOutputPixels = 4096ULL * 4096ULL;
 
 bool isJpeg2000(std::string_view uid) {
     return uid == "1.2.840.10008.1.2.4.90" || uid == "1.2.840.10008.1.2.4.91" || uid == "1.2.840.10008.1.2.4.201" ||
@@ -460,7 +462,7 @@ RenderedImage renderLoaded(DcmFileFormat& dicom, const RenderOptions& options) {
 template <typename Load>
 RenderedImage render(Load load, const RenderOptions& options) {
     checkOptions(options);
-    registerCodecs();
+    imaging::registerDcmtkDecoders();
     try {
         auto dicom = load();
         return renderLoaded(*dicom, options);
@@ -488,12 +490,12 @@ RenderedImage renderFrame(std::span<const std::uint8_t> part10, const RenderOpti
 }
 
 unsigned frameCount(const std::filesystem::path& file) {
-    registerCodecs();
+    imaging::registerDcmtkDecoders();
     return framesOf(*loadFile(file));
 }
 
 unsigned frameCount(std::span<const std::uint8_t> part10) {
-    registerCodecs();
+    imaging::registerDcmtkDecoders();
     return framesOf(*loadBytes(part10));
 }
 

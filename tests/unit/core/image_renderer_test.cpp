@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "tessera/core/imaging/dicom_transcoder.hpp"
 #include "tessera/core/imaging/image_renderer.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/test/manifest.hpp"
@@ -486,4 +487,30 @@ TEST_CASE("a scaled rendering keeps the window of the full-size one", "[imaging]
             averaged.pixels[y * 128 + x] = static_cast<std::uint8_t>(sum / 16);
         }
     CHECK(meanAbsDiff(small, averaged) <= 3.0);
+}
+
+TEST_CASE("transcoding to native transfer syntaxes keeps the picture", "[imaging][transcode]") {
+    for (const char* file : {"images/CT_jpeg_lossless_sv1.dcm", "ts-variants/MR_small/MR_small_RLE.dcm",
+                             "ts-variants/MR_small/MR_small_jpeg_ls_lossless.dcm", "images/OT_deflate.dcm"}) {
+        INFO(file);
+        const auto original = renderPnm(samplePath(file));
+        for (const char* uid : {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"}) {
+            INFO(uid);
+            const auto bytes = transcodePart10(samplePath(file), uid);
+            REQUIRE(bytes.size() > 132);
+            CHECK(std::string(bytes.begin() + 128, bytes.begin() + 132) == "DICM");
+            RenderOptions options;
+            options.format = ImageFormat::Pnm;
+            const auto again = parsePnm(renderFrame(std::span<const std::uint8_t>(bytes), options).bytes);
+            REQUIRE(again);
+            CHECK(meanAbsDiff(*again, original) == 0.0);
+        }
+    }
+    CHECK(storedTransferSyntax(samplePath("images/CT_jpeg_lossless_sv1.dcm")) == "1.2.840.10008.1.2.4.70");
+    CHECK(errorOf([] { transcodePart10(samplePath("images/NM_JPEG2000.dcm"), "1.2.840.10008.1.2.1"); }) ==
+          ErrorCode::Unsupported);
+    CHECK(errorOf([] { transcodePart10(samplePath("images/CT_small.dcm"), "1.2.840.10008.1.2.4.50"); }) ==
+          ErrorCode::Unsupported);
+    CHECK(errorOf([] { transcodePart10(samplePath("malformed/MR_truncated_pixeldata.dcm"), "1.2.840.10008.1.2.1"); }) ==
+          ErrorCode::Corrupted);
 }

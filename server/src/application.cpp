@@ -115,6 +115,7 @@ struct Application::Impl {
         addTaskRoutes(router, *context);
         addSearchRoutes(router, *context);
         addExportRoutes(router, *context);
+        addImageRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 

@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
@@ -19,9 +20,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -62,9 +65,70 @@ std::string conditionText(const OFCondition& condition) {
     return condition.text() != nullptr ? condition.text() : "unknown error";
 }
 
+std::unique_ptr<DcmFileFormat> loadBytes(std::span<const std::uint8_t> bytes);
+
+// Where the pixel data element ends, when it has a defined length and the file is not deflated.
+// Anything after it is useless to a renderer, and much of it is costly: DCMTK takes quadratic
+// time over long runs of zero bytes (one sample has 2.5 MB of them after its pixel data).
+std::optional<std::uint64_t> pixelDataEnd(const std::filesystem::path& file) {
+    DcmInputFileStream stream(OFFilename(file.c_str()));
+    if (!stream.good()) return std::nullopt;
+    DcmFileFormat header;
+    header.transferInit();
+    const OFCondition condition =
+        header.readUntilTag(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, DCM_PixelData);
+    header.transferEnd();
+    if (condition.bad() || header.getDataset() == nullptr) return std::nullopt;
+    const DcmXfer xfer(header.getDataset()->getOriginalXfer());
+    if (xfer.getStreamCompression() != ESC_none) return std::nullopt;
+    const bool big = xfer.isBigEndian();
+    // DCMTK stops at or just after the tag: find it in the few bytes around.
+    const auto stop = static_cast<std::uint64_t>(stream.tell());
+    const std::uint64_t from = stop >= 16 ? stop - 16 : 0;
+    std::ifstream in(file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(from));
+    std::uint8_t window[48] = {};
+    in.read(reinterpret_cast<char*>(window), sizeof window);
+    const std::uint8_t tag[4] = {
+        static_cast<std::uint8_t>(big ? 0x7F : 0xE0), static_cast<std::uint8_t>(big ? 0xE0 : 0x7F),
+        static_cast<std::uint8_t>(big ? 0x00 : 0x10), static_cast<std::uint8_t>(big ? 0x10 : 0x00)};
+    const auto found = std::search(window, window + in.gcount(), tag, tag + 4);
+    if (found == window + in.gcount()) return std::nullopt;
+    const std::uint64_t at = from + static_cast<std::uint64_t>(found - window);
+    const std::uint8_t* head = found;
+    if (window + in.gcount() - found < 12) return std::nullopt;
+    auto u16 = [&](int i) { return big ? (head[i] << 8 | head[i + 1]) : (head[i + 1] << 8 | head[i]); };
+    auto u32 = [&](int i) {
+        return big ? (std::uint32_t{head[i]} << 24 | std::uint32_t{head[i + 1]} << 16 |
+                      std::uint32_t{head[i + 2]} << 8 | head[i + 3])
+                   : (std::uint32_t{head[i + 3]} << 24 | std::uint32_t{head[i + 2]} << 16 |
+                      std::uint32_t{head[i + 1]} << 8 | head[i]);
+    };
+    if (u16(0) != 0x7FE0 || u16(2) != 0x0010) return std::nullopt;  // not where we expect: no shortcut
+    std::uint32_t length = 0;
+    std::uint64_t headerLength = 8;
+    if (xfer.isExplicitVR()) {
+        length = u32(8);
+        headerLength = 12;
+    } else {
+        length = u32(4);
+    }
+    if (length == 0xFFFFFFFFu) return std::nullopt;
+    return at + headerLength + length;
+}
+
 std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& file) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) throw Error(ErrorCode::NotFound, "No such image file");
+    const auto size = std::filesystem::file_size(file, ec);
+    if (!ec && size > 64 * 1024) {
+        if (const auto end = pixelDataEnd(file); end && *end + 64 * 1024 < size) {
+            std::vector<std::uint8_t> bytes(static_cast<std::size_t>(*end));
+            std::ifstream in(file, std::ios::binary);
+            in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+            if (static_cast<std::uint64_t>(in.gcount()) == *end) return loadBytes(bytes);
+        }
+    }
     auto dicom = std::make_unique<DcmFileFormat>();
     // Values above DCM_MaxReadLength stay on disk until used: pixel data is read frame by frame.
     const OFCondition condition =

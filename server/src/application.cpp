@@ -139,6 +139,7 @@ struct Application::Impl {
         addIndexSettingsRoutes(router, *context);
         addSearchRoutes(router, *context);
         addExportRoutes(router, *context);
+        addImageRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 

@@ -47,6 +47,14 @@ std::string readText(const fs::path& file) {
     return text.str();
 }
 
+// The text of the first <name> element in `xml` ("" if none).
+std::string elementText(const std::string& xml, const std::string& name) {
+    const auto open = xml.find("<" + name + ">");
+    if (open == std::string::npos) return {};
+    const auto start = open + name.size() + 2;
+    return xml.substr(start, xml.find("</" + name + ">", start) - start);
+}
+
 struct Entry {
     bool enabled = false;
     std::optional<bool> dim, isDefault;
@@ -184,10 +192,12 @@ TEST_CASE("enable and disable a provider: answers, effects, and the state saved 
         checkEmptyOk(server.request("POST", "/plugins/index/test-memory/enable", token));
 
         // Saved in server.xml.
-        const auto xml = readText(dataDir.path() / "server.xml");
-        CHECK(xml.find("query:test-memory") != std::string::npos);
-        CHECK(xml.find("storage:test-memory") != std::string::npos);
-        CHECK(xml.find("index:test-memory") == std::string::npos);
+        const auto disabled = elementText(readText(dataDir.path() / "server.xml"), "disabled-providers");
+        CHECK(disabled.find("query:test-memory") != std::string::npos);
+        CHECK(disabled.find("storage:test-memory") != std::string::npos);
+        CHECK(disabled.find("index:test-memory") == std::string::npos);
+        CHECK(elementText(readText(dataDir.path() / "server.xml"), "enabled-providers").find("index:test-memory") !=
+              std::string::npos);
     }
     {
         // After a restart the disabled providers are still disabled, the others are not.

@@ -27,6 +27,8 @@ void addIndexSettingsRoutes(Router& router, ServerContext& context);
 void addSearchRoutes(Router& router, ServerContext& context);   // /search /searchDIM /dump
 /// /export/cvs, /export (GET, POST), /exportFile (POST, GET), /export/list
 void addExportRoutes(Router& router, ServerContext& context);
+/// /wado (URI lookup and WADO-URI), /dic2png, /legacy/wado
+void addImageRoutes(Router& router, ServerContext& context);
 /// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
 /// with an existing one is logged and skipped.
 void addWebServiceProviderRoutes(Router& router, ServerContext& context);

@@ -4,6 +4,7 @@
 
 #include "tessera/core/dicom/dicom_dictionary.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
+#include "tessera/core/imaging/image_renderer.hpp"
 #include "tessera/core/index_service.hpp"
 #include "tessera/core/logging.hpp"
 #include "tessera/core/plugin_host.hpp"
@@ -111,10 +112,9 @@ struct Application::Impl {
         // archive.index-threads: parser threads per index task; unset or below 1 = one per core.
         const long long indexThreads = settings->getInt("archive.index-threads", 0);
         indexOptions.threads = indexThreads > 0 ? static_cast<std::size_t>(indexThreads) : 0;
-        // Thumbnails at index time (archive.save-thumbnails) into <data>/thumbnails. The renderer
-        // comes from the imaging module (core::imaging::renderThumbnailPng) once it is on main;
-        // until then the store only removes thumbnails and /dic2png renders on demand.
-        thumbnails = std::make_unique<core::ThumbnailStore>(dataDir / "thumbnails", core::ThumbnailRenderer{});
+        // Thumbnails at index time (archive.save-thumbnails) into <data>/thumbnails, rendered by
+        // the imaging module; /dic2png?thumbnail=true serves them without decoding the file.
+        thumbnails = std::make_unique<core::ThumbnailStore>(dataDir / "thumbnails", &core::renderThumbnailPng);
         core::addThumbnailHooks(
             indexOptions, *thumbnails, plugins->registry(),
             [this] { return settings->getBool("archive.save-thumbnails", false); },

@@ -28,6 +28,7 @@
 #include "tessera/core/plugin_host.hpp"
 #include "tessera/core/query_service.hpp"
 #include "tessera/core/server_settings.hpp"
+#include "tessera/core/thumbnail_store.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/server/error_mapping.hpp"
 #include "tessera/server/json_text.hpp"
@@ -165,11 +166,11 @@ HttpResponse dicomDownload(ServerContext& context, const sdk::Uri& uri, bool att
     return response;
 }
 
-// The hook for thumbnails made at index time (<data>/thumbnails/): return the stored PNG when
-// there is one; until then every thumbnail is rendered on request.
-std::optional<std::vector<std::uint8_t>> storedThumbnail(ServerContext& /*context*/, const sdk::Uri& /*uri*/,
-                                                         unsigned /*size*/) {
-    return std::nullopt;
+// A thumbnail made at index time (<data>/thumbnails/), if there is one. The store is emptied
+// when the size setting changes, so what it holds is at the current size.
+std::optional<std::vector<std::uint8_t>> storedThumbnail(ServerContext& context, const sdk::Uri& uri) {
+    if (context.thumbnails == nullptr) return std::nullopt;
+    return context.thumbnails->get(uri);
 }
 
 unsigned thumbnailSize(ServerContext& context) {
@@ -200,7 +201,7 @@ HttpResponse dic2png(ServerContext& context, const HttpRequest& request) {
         if (thumbnail) {
             const unsigned size = thumbnailSize(context);
             if (options.frame == 0)
-                if (auto stored = storedThumbnail(context, uri, size)) return imageResponse("image/png", *stored);
+                if (auto stored = storedThumbnail(context, uri)) return imageResponse("image/png", *stored);
             options.rows = size;
             options.columns = size;
         }

@@ -273,6 +273,10 @@ private:
     void serve(Worker& worker, T_ASC_Association* association) {
         try {
             if (auto accepted = negotiate(association)) commandLoop(*accepted);
+        } catch (const sdk::Error& e) {
+            // A handler's expected failure (the peer went away mid-message, a bad message).
+            logger().warning("DICOM %s service: association aborted: %s", config_.name, std::string(e.what()));
+            ASC_abortAssociation(association);
         } catch (const std::exception& e) {
             logger().error("DICOM %s service: association ended by an internal error: %s", config_.name,
                            std::string(e.what()));

@@ -25,6 +25,10 @@ void addTaskRoutes(Router& router, ServerContext& context);
 void addSearchRoutes(Router& router, ServerContext& context);   // /search /searchDIM /dump
 /// /export/cvs, /export (GET, POST), /exportFile (POST, GET), /export/list
 void addExportRoutes(Router& router, ServerContext& context);
+/// DICOM service control and settings (all admin): /management/dicom/{storage,query},
+/// /management/settings/dicom (aetitle), /management/settings/dicom/query,
+/// /management/settings/transfer.
+void addDicomRoutes(Router& router, ServerContext& context);
 /// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
 /// with an existing one is logged and skipped.
 void addWebServiceProviderRoutes(Router& router, ServerContext& context);

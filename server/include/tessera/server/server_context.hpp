@@ -13,10 +13,13 @@ class RecentLog;
 class ServerSettings;
 class SessionStore;
 class TaskManager;
+class TransferSettings;
 class UserStore;
 }  // namespace tessera::core
 
 namespace tessera::server {
+
+class DicomServices;  // server/src/dicom/dicom_services.hpp
 
 struct ServerContext {
     core::ServerSettings& settings;
@@ -29,6 +32,10 @@ struct ServerContext {
     core::IndexService& indexing;
     core::QueryService& queries;
     std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
+    /// The storage and query/retrieve SCPs (query() may be null until that service exists).
+    DicomServices& dicom;
+    /// Accepted SOP classes and transfer syntaxes of the storage SCP.
+    core::TransferSettings& transfer;
 };
 
 }  // namespace tessera::server

@@ -86,6 +86,14 @@ public:
     bool handle(DicomAssociation& association, T_DIMSE_Message& message, T_ASC_PresentationContextID context) {
         if (message.CommandField != DIMSE_C_STORE_RQ) return false;
         T_DIMSE_C_StoreRQ& request = message.msg.CStoreRQ;
+        if (request.DataSetType == DIMSE_DATASET_NULL) {
+            // A C-STORE without a data set: nothing to store, and nothing more to read.
+            T_DIMSE_C_StoreRSP response;
+            std::memset(&response, 0, sizeof response);
+            response.DimseStatus = STATUS_STORE_Error_CannotUnderstand;
+            DIMSE_sendStoreResponse(association.raw(), context, &request, &response, nullptr);
+            return true;
+        }
 
         DcmDataset* received = nullptr;
         T_ASC_PresentationContextID dataContext = context;

@@ -12,6 +12,7 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -113,6 +114,7 @@ public:
         response.DimseStatus = STATUS_Success;
         std::vector<sdk::Uri> uris;
         std::unique_ptr<sdk::DicomObjectView> view;
+        const auto t0 = std::chrono::steady_clock::now();
         try {
             store(association, request, dataContext, std::move(dataset), uris, view);
         } catch (const Refusal& refusal) {
@@ -126,7 +128,15 @@ public:
             logger().warning("C-STORE %s from %s: the response could not be sent: %s",
                              std::string(request.AffectedSOPInstanceUID), association.describe(),
                              std::string(sent.text()));
+        const auto t1 = std::chrono::steady_clock::now();
         if (response.DimseStatus == STATUS_Success) index(uris, *view);
+        const auto t2 = std::chrono::steady_clock::now();
+        if (logger().debug()) {
+            using std::chrono::duration_cast;
+            using std::chrono::microseconds;
+            logger().debug("C-STORE %s: stored in %?d us, indexed in %?d us", std::string(request.AffectedSOPInstanceUID),
+                           duration_cast<microseconds>(t1 - t0).count(), duration_cast<microseconds>(t2 - t1).count());
+        }
         return true;
     }
 

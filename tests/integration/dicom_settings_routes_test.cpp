@@ -59,7 +59,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("GET /management/dicom/storage reports the running SCP; query is 503 until it exists", "[dicom][settings]") {
+TEST_CASE("GET /management/dicom/storage reports the running SCP, query is 503 until it exists", "[dicom][settings]") {
     ServerProcess server;
     Admin admin(server);
     auto status = admin.get("/management/dicom/storage");
@@ -79,7 +79,7 @@ TEST_CASE("GET /management/dicom/storage reports the running SCP; query is 503 u
     CHECK(server.request("GET", "/management/dicom/storage").status == 401);
 }
 
-TEST_CASE("POST /management/dicom/storage stops, starts, moves the SCP; saved in server.xml", "[dicom][settings]") {
+TEST_CASE("POST /management/dicom/storage stops, starts, moves the SCP, saved in server.xml", "[dicom][settings]") {
     ServerProcess server;
     Admin admin(server);
     const auto firstPort = server.storagePort();

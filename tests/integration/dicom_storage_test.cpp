@@ -157,7 +157,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("C-ECHO on the storage port; a wrong called AE title is rejected", "[dicom][storage]") {
+TEST_CASE("C-ECHO on the storage port, a wrong called AE title is rejected", "[dicom][storage]") {
     StorageServer s;
     REQUIRE(s.port() != 0);
     CHECK(s.server().queryPort() == 0);  // the Q/R service does not exist yet

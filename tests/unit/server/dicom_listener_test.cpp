@@ -152,7 +152,7 @@ TEST_CASE("DicomListener: presentation contexts come from the ContextSource at e
     after->releaseAssociation();
 }
 
-TEST_CASE("DicomListener: commands go to the handler; unhandled ones abort the association", "[dicom][listener]") {
+TEST_CASE("DicomListener: commands go to the handler, unhandled ones abort the association", "[dicom][listener]") {
     std::atomic<int> calls{0};
     DicomListener listener(
         testConfig(), [] { return std::vector<AcceptedSyntax>{{UID_FINDStudyRootQueryRetrieveInformationModel, {UID_LittleEndianExplicitTransferSyntax}}}; },

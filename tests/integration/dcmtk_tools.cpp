@@ -38,7 +38,8 @@ ToolResult runTool(const std::string& program, const std::vector<std::string>& a
     bool timedOut = false;
     while (true) {
         pollfd fd{pipeFds[0], POLLIN, 0};
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             timedOut = true;
             break;

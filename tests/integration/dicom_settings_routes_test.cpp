@@ -95,8 +95,8 @@ TEST_CASE("POST /management/dicom/storage stops, starts, moves the SCP, saved in
     auto started = admin.post("/management/dicom/storage?running=true");
     REQUIRE(started.status == 200);
     CHECK(parseObject(started.body)->getValue<bool>("running"));
-    const auto secondPort = static_cast<std::uint16_t>(
-        parseObject(admin.get("/management/dicom/storage").body)->getValue<int>("port"));
+    const auto secondPort =
+        static_cast<std::uint16_t>(parseObject(admin.get("/management/dicom/storage").body)->getValue<int>("port"));
     CHECK(echoscu(secondPort).ok());
 
     auto again = admin.post("/management/dicom/storage?running=true");
@@ -141,7 +141,8 @@ TEST_CASE("POST /management/dicom/storage stops, starts, moves the SCP, saved in
 TEST_CASE("autostart=false in server.xml: the storage SCP is not started and not in the listening line",
           "[dicom][settings]") {
     const auto dir = makeTempDir("tessera-dsettings-it");
-    std::ofstream(dir / "server.xml") << "<config><dicom-services><storage autostart=\"false\"/></dicom-services></config>\n";
+    std::ofstream(dir / "server.xml")
+        << "<config><dicom-services><storage autostart=\"false\"/></dicom-services></config>\n";
     {
         ServerProcess server({}, dir);
         CHECK(server.storagePort() == 0);
@@ -168,8 +169,8 @@ TEST_CASE("PUT /management/settings/dicom changes the AE title, saved and applie
         CHECK(parseObject(changed.body)->getValue<bool>("success"));
         CHECK(parseObject(admin.get("/management/settings/dicom").body)->getValue<std::string>("aetitle") ==
               "TESSERA-AE");
-        const auto port = static_cast<std::uint16_t>(
-            parseObject(admin.get("/management/dicom/storage").body)->getValue<int>("port"));
+        const auto port =
+            static_cast<std::uint16_t>(parseObject(admin.get("/management/dicom/storage").body)->getValue<int>("port"));
         CHECK(echoscu(port, "TESSERA-AE").ok());
         CHECK_FALSE(echoscu(port, "DICOOGLE-STORAGE").ok());
 

@@ -30,9 +30,9 @@
 
 namespace fs = std::filesystem;
 using tessera::test::echoscu;
+using tessera::test::makeTempDir;
 using tessera::test::Manifest;
 using tessera::test::ManifestRow;
-using tessera::test::makeTempDir;
 using tessera::test::parseObject;
 using tessera::test::proposalFlags;
 using tessera::test::ServerProcess;
@@ -104,7 +104,9 @@ private:
     std::string token_;
 };
 
-fs::path samplePath(const ManifestRow& row) { return Manifest::samplesDir() / row.file(); }
+fs::path samplePath(const ManifestRow& row) {
+    return Manifest::samplesDir() / row.file();
+}
 
 // The corpus files storescu can send (MANIFEST column dcmtk_storescu = ok).
 std::vector<const ManifestRow*> sendableRows() {
@@ -229,13 +231,13 @@ TEST_CASE("transfer settings decide what is accepted, at once and without a rest
     const auto& jpeg = Manifest::samples().byFile("images/SC_rgb_jpeg_baseline_rgb.dcm");
 
     // Refuse the CT SOP class entirely: storescu finds no presentation context.
-    for (const auto& option : {"ImplicitVRLittleEndian", "ExplicitVRLittleEndian", "DeflatedExplicitVRLittleEndian",
-                               "ExplicitVRBigEndian", "JPEGLossless", "JPEGLSLossless", "JPEGLosslessNonHierarchical14",
-                               "JPEG2000LosslessOnly", "JPEGBaseline1", "JPEGExtended24", "JPEGLSLossyNearLossless",
-                               "JPEG2000", "RLELossless", "MPEG2"})
-        REQUIRE(s.post("/management/settings/transfer?uid=" + ct["sop_class_uid"] + "&option=" + option +
-                       "&value=false")
-                    .status == 200);
+    for (const auto& option :
+         {"ImplicitVRLittleEndian", "ExplicitVRLittleEndian", "DeflatedExplicitVRLittleEndian", "ExplicitVRBigEndian",
+          "JPEGLossless", "JPEGLSLossless", "JPEGLosslessNonHierarchical14", "JPEG2000LosslessOnly", "JPEGBaseline1",
+          "JPEGExtended24", "JPEGLSLossyNearLossless", "JPEG2000", "RLELossless", "MPEG2"})
+        REQUIRE(
+            s.post("/management/settings/transfer?uid=" + ct["sop_class_uid"] + "&option=" + option + "&value=false")
+                .status == 200);
     auto refused = storescu(s.port(), {samplePath(ct)});
     INFO(refused.output);
     CHECK_FALSE(refused.ok());
@@ -251,9 +253,9 @@ TEST_CASE("transfer settings decide what is accepted, at once and without a rest
                 .status == 200);
     CHECK(storescu(s.port(), {samplePath(jpeg)}, {"-xy"}).ok());
     CHECK(s.urisOf(jpeg["SOPInstanceUID"]).size() == 1);
-    REQUIRE(s.post("/management/settings/transfer?uid=" + ct["sop_class_uid"] +
-                   "&option=ExplicitVRLittleEndian&value=true")
-                .status == 200);
+    REQUIRE(
+        s.post("/management/settings/transfer?uid=" + ct["sop_class_uid"] + "&option=ExplicitVRLittleEndian&value=true")
+            .status == 200);
     CHECK(storescu(s.port(), {samplePath(ct)}).ok());
     CHECK(s.urisOf(ct["SOPInstanceUID"]).size() == 1);
 }
@@ -283,7 +285,8 @@ TEST_CASE("8 parallel storescu associations: everything stored and indexed once"
     REQUIRE(uncompressed.size() >= 16);
     constexpr int kAssociations = 8;
     std::vector<std::vector<fs::path>> parts(kAssociations);
-    for (std::size_t i = 0; i < uncompressed.size(); ++i) parts[i % kAssociations].push_back(samplePath(*uncompressed[i]));
+    for (std::size_t i = 0; i < uncompressed.size(); ++i)
+        parts[i % kAssociations].push_back(samplePath(*uncompressed[i]));
     // The same file in every association too: concurrent stores of one instance end as one.
     const auto& shared = Manifest::samples().byFile("images/CT_small.dcm");
     for (auto& part : parts) part.push_back(samplePath(shared));

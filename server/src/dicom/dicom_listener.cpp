@@ -33,7 +33,9 @@ using sdk::Error;
 using sdk::ErrorCode;
 using Clock = std::chrono::steady_clock;
 
-Poco::Logger& logger() { return Poco::Logger::get("tessera.dicom"); }
+Poco::Logger& logger() {
+    return Poco::Logger::get("tessera.dicom");
+}
 
 // How often idle threads look at the stop flag, and how long stop() lets associations end on
 // their own before it shuts their sockets down.
@@ -55,7 +57,9 @@ std::string trimmedTitle(const char* text) {
     return title.substr(first, title.find_last_not_of(' ') - first + 1);
 }
 
-std::string errnoText(int err) { return std::strerror(err); }
+std::string errnoText(int err) {
+    return std::strerror(err);
+}
 
 // Our own listening socket: DCMTK binds every interface and cannot report port 0's choice, so
 // the service binds this one and lays it over DCMTK's descriptor (see start()).
@@ -66,8 +70,8 @@ int bindListeningSocket(const DicomListenerConfig& config) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(config.port);
-    const int rc = ::getaddrinfo(config.hostname.empty() ? nullptr : config.hostname.c_str(), service.c_str(), &hints,
-                                 &found);
+    const int rc =
+        ::getaddrinfo(config.hostname.empty() ? nullptr : config.hostname.c_str(), service.c_str(), &hints, &found);
     if (rc != 0 || found == nullptr)
         throw Error(ErrorCode::InvalidArgument, "DICOM " + config.name + " service: cannot resolve hostname '" +
                                                     config.hostname + "': " + ::gai_strerror(rc));
@@ -85,9 +89,10 @@ int bindListeningSocket(const DicomListenerConfig& config) {
     if (bound != 0 || ::listen(fd, kListenBacklog) != 0) {
         const int failure = bound != 0 ? err : errno;
         ::close(fd);
-        throw Error(ErrorCode::Unavailable, "DICOM " + config.name + " service cannot listen on " +
-                                                (config.hostname.empty() ? std::string("port ") : config.hostname + ":") +
-                                                service + ": " + errnoText(failure));
+        throw Error(ErrorCode::Unavailable,
+                    "DICOM " + config.name + " service cannot listen on " +
+                        (config.hostname.empty() ? std::string("port ") : config.hostname + ":") + service + ": " +
+                        errnoText(failure));
     }
     return fd;
 }
@@ -232,9 +237,8 @@ private:
         while (!stopping_) {
             reapFinished();
             T_ASC_Association* association = nullptr;
-            const OFCondition condition =
-                ASC_receiveAssociation(network_, &association, config_.maxPduReceive, nullptr, nullptr, OFFalse,
-                                       DUL_NOBLOCK, kPollSeconds);
+            const OFCondition condition = ASC_receiveAssociation(network_, &association, config_.maxPduReceive, nullptr,
+                                                                 nullptr, OFFalse, DUL_NOBLOCK, kPollSeconds);
             if (condition == DUL_NOASSOCIATIONREQUEST) {
                 if (association) ASC_destroyAssociation(&association);
                 continue;
@@ -360,7 +364,8 @@ private:
     static void acceptContexts(T_ASC_Parameters* params, const std::vector<AcceptedSyntax>& syntaxes) {
         std::map<std::vector<std::string>, std::vector<const char*>> groups;
         for (const auto& syntax : syntaxes)
-            if (!syntax.transferSyntaxes.empty()) groups[syntax.transferSyntaxes].push_back(syntax.abstractSyntax.c_str());
+            if (!syntax.transferSyntaxes.empty())
+                groups[syntax.transferSyntaxes].push_back(syntax.abstractSyntax.c_str());
         for (const auto& [transferSyntaxes, abstractSyntaxes] : groups) {
             std::vector<const char*> ts;
             for (const auto& uid : transferSyntaxes) ts.push_back(uid.c_str());
@@ -444,11 +449,23 @@ DicomListener::DicomListener(DicomListenerConfig config, ContextSource contexts,
 
 DicomListener::~DicomListener() = default;
 
-void DicomListener::start() { impl_->start(); }
-void DicomListener::stop() { impl_->stop(); }
-bool DicomListener::running() const { return impl_->running(); }
-std::uint16_t DicomListener::port() const { return impl_->port(); }
-std::size_t DicomListener::activeAssociations() const { return impl_->activeAssociations(); }
-const DicomListenerConfig& DicomListener::config() const { return impl_->config(); }
+void DicomListener::start() {
+    impl_->start();
+}
+void DicomListener::stop() {
+    impl_->stop();
+}
+bool DicomListener::running() const {
+    return impl_->running();
+}
+std::uint16_t DicomListener::port() const {
+    return impl_->port();
+}
+std::size_t DicomListener::activeAssociations() const {
+    return impl_->activeAssociations();
+}
+const DicomListenerConfig& DicomListener::config() const {
+    return impl_->config();
+}
 
 }  // namespace tessera::server

@@ -40,8 +40,8 @@ public:
     /// including reading its data set and sending the response. Returns false when it does
     /// not handle that command: the listener then aborts the association. A DCMTK failure it
     /// cannot recover from should throw (the listener logs and aborts); sdk::Error is fine.
-    using CommandHandler =
-        std::function<bool(DicomAssociation& association, T_DIMSE_Message& request, T_ASC_PresentationContextID context)>;
+    using CommandHandler = std::function<bool(DicomAssociation& association, T_DIMSE_Message& request,
+                                              T_ASC_PresentationContextID context)>;
     /// The abstract syntaxes (besides Verification) this service accepts, asked once per
     /// association, so a settings change reaches the next association without a restart.
     using ContextSource = std::function<std::vector<AcceptedSyntax>()>;

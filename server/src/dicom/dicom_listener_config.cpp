@@ -53,8 +53,8 @@ DicomListenerConfig common(const core::ServerSettings& settings, std::string nam
     if (!nodeName.empty() && nodeName.size() <= 16 && nodeName != config.aeTitles.front())
         config.aeTitles.push_back(nodeName);
     config.allowedCallingAeTitles = repeated(settings, "dicom-services.allowed-aetitles");
-    config.maxPduReceive = pduSize(settings, "dicom-services.query-retrieve.max-pdu-length-receive", 16364,
-                                   kMaxPduOffered);
+    config.maxPduReceive =
+        pduSize(settings, "dicom-services.query-retrieve.max-pdu-length-receive", 16364, kMaxPduOffered);
     config.maxPduSend = pduSize(settings, "dicom-services.query-retrieve.max-pdu-length-send", 16364,
                                 std::numeric_limits<std::uint32_t>::max());
     return config;
@@ -72,8 +72,8 @@ const std::vector<std::string>& echoTransferSyntaxes() {
 DicomListenerConfig storageListenerConfig(const core::ServerSettings& settings) {
     auto config = common(settings, "storage", "storage");
     config.port = settings.storagePort();
-    config.maxAssociations =
-        static_cast<std::size_t>(std::max<long long>(1, settings.getInt("dicom-services.storage.max-associations", 50)));
+    config.maxAssociations = static_cast<std::size_t>(
+        std::max<long long>(1, settings.getInt("dicom-services.storage.max-associations", 50)));
     config.acseTimeout = seconds(settings, "dicom-services.storage.accept-timeout", 30);
     config.dimseTimeout = seconds(settings, "dicom-services.storage.dimse-timeout", 60);
     config.idleTimeout = seconds(settings, "dicom-services.storage.idle-timeout", 3600);

@@ -28,8 +28,8 @@ struct AcceptedSyntax {
 };
 
 struct DicomListenerConfig {
-    std::string name;      ///< "storage" or "query": log lines and errors name it
-    std::string hostname;  ///< local address to bind; empty = every IPv4 interface
+    std::string name;        ///< "storage" or "query": log lines and errors name it
+    std::string hostname;    ///< local address to bind; empty = every IPv4 interface
     std::uint16_t port = 0;  ///< 0 = any free port
     /// The called AE titles accepted (aetitle, then archive.node-name when set); a request to
     /// any other is rejected (called AE title not recognised).

@@ -6,8 +6,8 @@
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
 #include <dcmtk/dcmdata/dcxfer.h>
-#include <dcmtk/dcmnet/diutil.h>
 #include <dcmtk/dcmnet/dimse.h>
+#include <dcmtk/dcmnet/diutil.h>
 
 #include <Poco/Logger.h>
 
@@ -33,7 +33,9 @@ namespace {
 using sdk::Error;
 using sdk::ErrorCode;
 
-Poco::Logger& logger() { return Poco::Logger::get("tessera.dicom.storage"); }
+Poco::Logger& logger() {
+    return Poco::Logger::get("tessera.dicom.storage");
+}
 
 constexpr std::size_t kEncodeChunk = 1 << 20;
 
@@ -57,8 +59,8 @@ std::vector<std::uint8_t> encodePart10(DcmFileFormat& file, E_TransferSyntax xfe
     file.transferInit();
     OFCondition condition;
     do {
-        condition = file.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL, EPD_noChange, 0, 0, 0,
-                               EWM_fileformat);
+        condition =
+            file.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL, EPD_noChange, 0, 0, 0, EWM_fileformat);
         void* data = nullptr;
         offile_off_t length = 0;
         stream.flushBuffer(data, length);
@@ -105,8 +107,8 @@ public:
         if (condition.bad() || !dataset) {
             // The peer went away or broke the protocol mid-object: nothing was stored.
             throw Error(ErrorCode::Unavailable, "C-STORE of " + std::string(request.AffectedSOPInstanceUID) + " from " +
-                                                    association.describe() + ": data set not received: " +
-                                                    condition.text());
+                                                    association.describe() +
+                                                    ": data set not received: " + condition.text());
         }
 
         T_DIMSE_C_StoreRSP response;
@@ -134,8 +136,9 @@ public:
         if (logger().debug()) {
             using std::chrono::duration_cast;
             using std::chrono::microseconds;
-            logger().debug("C-STORE %s: stored in %?d us, indexed in %?d us", std::string(request.AffectedSOPInstanceUID),
-                           duration_cast<microseconds>(t1 - t0).count(), duration_cast<microseconds>(t2 - t1).count());
+            logger().debug("C-STORE %s: stored in %?d us, indexed in %?d us",
+                           std::string(request.AffectedSOPInstanceUID), duration_cast<microseconds>(t1 - t0).count(),
+                           duration_cast<microseconds>(t2 - t1).count());
         }
         return true;
     }
@@ -148,9 +151,9 @@ private:
         const std::string sopClass = stringOf(*dataset, DCM_SOPClassUID);
         const std::string sopInstance = stringOf(*dataset, DCM_SOPInstanceUID);
         if (sopClass != request.AffectedSOPClassUID || sopInstance != request.AffectedSOPInstanceUID)
-            throw Refusal{STATUS_STORE_Error_DataSetDoesNotMatchSOPClass,
-                          "the data set's SOP class/instance UIDs (" + sopClass + ", " + sopInstance +
-                              ") differ from the request's"};
+            throw Refusal{STATUS_STORE_Error_DataSetDoesNotMatchSOPClass, "the data set's SOP class/instance UIDs (" +
+                                                                              sopClass + ", " + sopInstance +
+                                                                              ") differ from the request's"};
 
         T_ASC_PresentationContext presentation;
         if (ASC_findAcceptedPresentationContext(association.raw()->params, context, &presentation).bad() ||
@@ -181,14 +184,13 @@ private:
         view = std::move(parsed.object);
 
         const auto providers = storageProviders();
-        if (providers.empty())
-            throw Refusal{STATUS_STORE_Refused_OutOfResources, "no enabled storage provider"};
+        if (providers.empty()) throw Refusal{STATUS_STORE_Refused_OutOfResources, "no enabled storage provider"};
         for (auto* provider : providers) {
             try {
                 uris.push_back(provider->store(*view, part10));
             } catch (const std::exception& e) {
-                const auto code = dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).code()
-                                                                : ErrorCode::Internal;
+                const auto code =
+                    dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).code() : ErrorCode::Internal;
                 rollBack(providers, uris);
                 uris.clear();
                 throw Refusal{dimseStatusFor(code), "storage provider " + provider->name() + ": " + e.what()};
@@ -241,7 +243,8 @@ private:
             const auto sopInstance = view.get("SOPInstanceUID").value_or("");
             auto previous = queries_.urisMatching("SOPInstanceUID", {sopInstance});
             std::erase_if(previous, [&](const sdk::Uri& uri) {
-                return std::any_of(uris.begin(), uris.end(), [&](const sdk::Uri& now) { return now.str() == uri.str(); });
+                return std::any_of(uris.begin(), uris.end(),
+                                   [&](const sdk::Uri& now) { return now.str() == uri.str(); });
             });
             if (!previous.empty()) indexing_.unindex(previous, {});
         } catch (const std::exception& e) {
@@ -267,7 +270,9 @@ StorageScpService::StorageScpService(core::ServerSettings& settings, core::Trans
       receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries)),
       services_(services) {}
 
-StorageScpService::~StorageScpService() { stop(); }
+StorageScpService::~StorageScpService() {
+    stop();
+}
 
 void StorageScpService::start() {
     std::lock_guard lock(mutex_);

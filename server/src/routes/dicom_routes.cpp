@@ -28,7 +28,9 @@ using sdk::HttpResponse;
 
 constexpr const char* kQueryUnavailable = "query/retrieve service not available";
 
-std::string elementOf(const std::string& service) { return service == "storage" ? "storage" : "query-retrieve"; }
+std::string elementOf(const std::string& service) {
+    return service == "storage" ? "storage" : "query-retrieve";
+}
 
 std::string trim(const std::string& text) {
     const auto first = text.find_first_not_of(" \t\r\n");
@@ -246,8 +248,9 @@ void addDicomRoutes(Router& router, ServerContext& context) {
                          "Status of the " + name + " SCP: isRunning, port, autostart, hostname",
                          [ctx, name](const HttpRequest&) { return serviceStatus(*ctx, name); }));
         router.add(route("POST", path, AccessPolicy::Admin,
-                         "Start/stop the " + name + " SCP (`running`), set `port`, `autostart`, `hostname`; saved "
-                         "and applied at once",
+                         "Start/stop the " + name +
+                             " SCP (`running`), set `port`, `autostart`, `hostname`; saved "
+                             "and applied at once",
                          [ctx, name](const HttpRequest& r) { return controlService(*ctx, name, r); }));
     }
     router.add(route("GET", "/management/settings/dicom", AccessPolicy::Admin, "The AE title of the DICOM services",

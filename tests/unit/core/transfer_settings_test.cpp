@@ -94,7 +94,8 @@ TEST_CASE("TransferSettings: a change is saved as a sop-class entry and survives
             REQUIRE(transfer.set(UID_MRImageStorage, name, false));
         CHECK(transfer.acceptedFor(UID_MRImageStorage).empty());
         const auto accepted = transfer.accepted();
-        CHECK(std::none_of(accepted.begin(), accepted.end(), [](const auto& a) { return a.uid == UID_MRImageStorage; }));
+        CHECK(
+            std::none_of(accepted.begin(), accepted.end(), [](const auto& a) { return a.uid == UID_MRImageStorage; }));
     }
     const auto xml = readFile(file);
     CHECK(count(xml, "<sop-class>") == 2);
@@ -148,7 +149,7 @@ TEST_CASE("TransferSettings: a Dicoogle-style file: default-ts, inheriting and r
     CHECK(transfer.acceptedFor("1.2.3.4.5.6") ==
           std::vector<std::string>{UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax});
     CHECK(transfer.acceptedFor(UID_CTImageStorage).size() == 2);  // no list: inherits default-ts
-    CHECK(transfer.acceptedFor(UID_MRImageStorage).empty());     // empty list: refused
+    CHECK(transfer.acceptedFor(UID_MRImageStorage).empty());      // empty list: refused
     // An unknown transfer syntax is never offered (DCMTK could not read the data set).
     CHECK(transfer.acceptedFor(UID_SecondaryCaptureImageStorage) ==
           std::vector<std::string>{UID_JPEGProcess1TransferSyntax});

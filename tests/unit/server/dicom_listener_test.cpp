@@ -7,8 +7,8 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/scu.h>
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -127,17 +127,16 @@ TEST_CASE("DicomListener: one association beyond the limit is rejected, the next
     CHECK(echo(*third));
 }
 
-TEST_CASE("DicomListener: presentation contexts come from the ContextSource at each association",
-          "[dicom][listener]") {
+TEST_CASE("DicomListener: presentation contexts come from the ContextSource at each association", "[dicom][listener]") {
     std::atomic<bool> acceptCt{true};
-    DicomListener listener(
-        testConfig(),
-        [&] {
-            std::vector<AcceptedSyntax> syntaxes;
-            if (acceptCt) syntaxes.push_back({UID_CTImageStorage, {UID_LittleEndianExplicitTransferSyntax}});
-            return syntaxes;
-        },
-        {});
+    DicomListener listener(testConfig(),
+                           [&] {
+                               std::vector<AcceptedSyntax> syntaxes;
+                               if (acceptCt)
+                                   syntaxes.push_back({UID_CTImageStorage, {UID_LittleEndianExplicitTransferSyntax}});
+                               return syntaxes;
+                           },
+                           {});
     listener.start();
 
     auto scu = connect(listener.port(), "TESSERA", "TESTSCU", UID_CTImageStorage);
@@ -155,7 +154,11 @@ TEST_CASE("DicomListener: presentation contexts come from the ContextSource at e
 TEST_CASE("DicomListener: commands go to the handler, unhandled ones abort the association", "[dicom][listener]") {
     std::atomic<int> calls{0};
     DicomListener listener(
-        testConfig(), [] { return std::vector<AcceptedSyntax>{{UID_FINDStudyRootQueryRetrieveInformationModel, {UID_LittleEndianExplicitTransferSyntax}}}; },
+        testConfig(),
+        [] {
+            return std::vector<AcceptedSyntax>{
+                {UID_FINDStudyRootQueryRetrieveInformationModel, {UID_LittleEndianExplicitTransferSyntax}}};
+        },
         [&](DicomAssociation& association, T_DIMSE_Message& request, T_ASC_PresentationContextID) {
             ++calls;
             CHECK(association.callingAeTitle() == "TESTSCU");

@@ -5,6 +5,7 @@
 #include "tessera/core/dicom/dicom_dictionary.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/core/imaging/image_renderer.hpp"
+#include "tessera/core/dicom/transfer_settings.hpp"
 #include "tessera/core/index_service.hpp"
 #include "tessera/core/logging.hpp"
 #include "tessera/core/plugin_host.hpp"
@@ -23,6 +24,8 @@
 #include "tessera/server/router.hpp"
 #include "tessera/server/routes.hpp"
 #include "tessera/server/server_context.hpp"
+#include "dicom/dicom_services.hpp"
+#include "dicom/storage_scp_service.hpp"
 
 namespace tessera::server {
 namespace {
@@ -72,6 +75,8 @@ struct Application::Impl {
     std::unique_ptr<core::IndexService> indexing;
     std::unique_ptr<core::QueryService> queries;
     std::unique_ptr<core::WatchFolder> watchFolder;
+    std::unique_ptr<core::TransferSettings> transfer;
+    std::unique_ptr<DicomServices> dicom;
     std::unique_ptr<ServerContext> context;
     Router router;
     std::unique_ptr<HttpServer> http;
@@ -127,9 +132,16 @@ struct Application::Impl {
             [this](const std::vector<sdk::Uri>& uris) { indexing->indexItems(uris); },
             [this](const std::vector<sdk::Uri>& uris) { indexing->unindex(uris, {}); });
 
+        transfer = std::make_unique<core::TransferSettings>(*settings);
+        dicom = std::make_unique<DicomServices>();
+        if (cli.storagePort) dicom->setPortOverride("storage", static_cast<std::uint16_t>(*cli.storagePort));
+        if (cli.queryPort) dicom->setPortOverride("query", static_cast<std::uint16_t>(*cli.queryPort));
+        dicom->setStorage(std::make_unique<StorageScpService>(*settings, *transfer, plugins->registry(), *indexing,
+                                                              *queries, *dicom));
+
         context = std::unique_ptr<ServerContext>(
             new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now(),
-                              *tasks, *indexing, *queries, dataDir});
+                              *tasks, *indexing, *queries, dataDir, *dicom, *transfer});
         context->applyWatchSettings = [this] { applyWatchSettings(); };
         context->thumbnails = thumbnails.get();
         addAccountRoutes(router, *context);
@@ -140,6 +152,7 @@ struct Application::Impl {
         addSearchRoutes(router, *context);
         addExportRoutes(router, *context);
         addImageRoutes(router, *context);
+        addDicomRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
     }
 
@@ -168,6 +181,7 @@ struct Application::Impl {
         http = std::make_unique<HttpServer>(router, authenticate, httpOptions);
         http->start();
         logger().information("REST API listening on %s:%hu", http->address(), http->port());
+        startDicomServices();
         if (!isLoopback(http->address()) && users->verify("dicoogle", "dicoogle"))
             logger().warning(
                 "The REST API is open beyond loopback (%s) while the 'dicoogle' account still has its default "
@@ -175,11 +189,23 @@ struct Application::Impl {
                 http->address());
     }
 
+    // Services with autostart (dicom-services.storage[@autostart], query-retrieve[@autostart]).
+    // A port that cannot be bound is fatal at start-up, like the HTTP port.
+    void startDicomServices() {
+        const std::pair<const char*, const char*> services[] = {{"storage", "dicom-services.storage[@autostart]"},
+                                                                {"query", "dicom-services.query-retrieve[@autostart]"}};
+        for (const auto& [name, key] : services) {
+            DicomService* service = dicom->byName(name);
+            if (service && settings->getBool(key, true)) service->start();
+        }
+    }
+
     void stop() {
         if (stopped) return;
         stopped = true;
         if (http) http->stop();
         watchFolder->stop();
+        dicom->stopAll();  // C-STOREs index and C-FINDs query: stop them before the index service
         indexing->shutdown();  // tasks use the providers: stop them before the plugins go
         plugins->shutdown();
         logger().information("Tessera stopped");
@@ -200,7 +226,19 @@ void Application::start() { impl_->start(); }
 void Application::stop() { impl_->stop(); }
 
 std::string Application::listeningLine() const {
-    return "tessera-server listening http=" + impl_->http->address() + ":" + std::to_string(impl_->http->port());
+    std::string line =
+        "tessera-server listening http=" + impl_->http->address() + ":" + std::to_string(impl_->http->port());
+    // A service that is not running is left out; scripts read the ports from this line.
+    for (const char* name : {"storage", "query"}) {
+        const DicomService* service = impl_->dicom->byName(name);
+        if (!service || !service->running()) continue;
+        const auto host = impl_->settings->getString(
+            std::string("dicom-services.") + (std::string(name) == "storage" ? "storage" : "query-retrieve") +
+                "[@hostname]",
+            "0.0.0.0");
+        line += std::string(" ") + name + "=" + host + ":" + std::to_string(service->port());
+    }
+    return line;
 }
 
 std::uint16_t Application::httpPort() const { return impl_->http->port(); }

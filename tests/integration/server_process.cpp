@@ -52,7 +52,8 @@ ServerProcess::ServerProcess(std::vector<std::string> extraArgs, std::optional<s
         ownsDataDir_ = true;
     }
     stderrFile_ = dataDir_.parent_path() / (dataDir_.filename().string() + ".stderr");
-    std::vector<std::string> args = {TESSERA_SERVER_BINARY, "--data-dir", dataDir_.string(), "--http-port", "0"};
+    std::vector<std::string> args = {TESSERA_SERVER_BINARY, "--data-dir", dataDir_.string(), "--http-port", "0",
+                                     "--storage-port", "0", "--query-port", "0"};
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
 
     int pipeFds[2];
@@ -78,7 +79,9 @@ void ServerProcess::waitForListeningLine() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     std::string buffer;
     std::array<char, 4096> chunk{};
-    static const std::regex kListening(R"(tessera-server listening http=[^ ]*:(\d+))");
+    static const std::regex kListening(R"(tessera-server listening http=[^ ]*:(\d+)([^\n]*)\n)");
+    static const std::regex kStorage(R"( storage=[^ ]*:(\d+))");
+    static const std::regex kQuery(R"( query=[^ ]*:(\d+))");
     while (std::chrono::steady_clock::now() < deadline) {
         fd_set set;
         FD_ZERO(&set);
@@ -91,6 +94,12 @@ void ServerProcess::waitForListeningLine() {
             std::smatch match;
             if (std::regex_search(buffer, match, kListening)) {
                 httpPort_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+                const std::string rest = match[2];
+                std::smatch service;
+                if (std::regex_search(rest, service, kStorage))
+                    storagePort_ = static_cast<std::uint16_t>(std::stoi(service[1]));
+                if (std::regex_search(rest, service, kQuery))
+                    queryPort_ = static_cast<std::uint16_t>(std::stoi(service[1]));
                 // Keep reading stdout so the server never blocks on a full pipe.
                 drain_ = std::thread([fd = stdoutFd_] {
                     std::array<char, 4096> sink{};

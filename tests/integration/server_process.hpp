@@ -24,14 +24,18 @@ struct HttpResult {
 
 class ServerProcess {
 public:
-    /// Starts the server with `--data-dir <temp> --http-port 0` plus `extraArgs`; waits for the
-    /// listening line (fails the test after 30 s).
+    /// Starts the server with `--data-dir <temp> --http-port 0 --storage-port 0 --query-port 0`
+    /// plus `extraArgs` (a later flag wins); waits for the listening line (fails the test after
+    /// 30 s). Tests never touch the default DICOM ports 6666 and 1045.
     explicit ServerProcess(std::vector<std::string> extraArgs = {}, std::optional<std::filesystem::path> dataDir = {});
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
 
     std::uint16_t httpPort() const { return httpPort_; }
+    /// The DICOM ports from the listening line; 0 when that service was not running.
+    std::uint16_t storagePort() const { return storagePort_; }
+    std::uint16_t queryPort() const { return queryPort_; }
     const std::filesystem::path& dataDir() const { return dataDir_; }
     /// stderr of the server so far (its console log).
     std::string log() const;
@@ -58,6 +62,8 @@ private:
     pid_t pid_ = -1;
     int stdoutFd_ = -1;
     std::uint16_t httpPort_ = 0;
+    std::uint16_t storagePort_ = 0;
+    std::uint16_t queryPort_ = 0;
     std::thread drain_;
 };
 

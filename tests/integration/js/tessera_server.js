@@ -13,7 +13,7 @@ async function startServer(extraArgs = [], options = {}) {
   if (!binary) throw new Error('TESSERA_SERVER_BINARY is not set (run through ctest)');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-js-'));
   if (typeof options.serverXml === 'string') fs.writeFileSync(path.join(dataDir, 'server.xml'), options.serverXml);
-  const child = spawn(binary, ['--data-dir', dataDir, '--http-port', '0', ...extraArgs], {
+  const child = spawn(binary, ['--data-dir', dataDir, '--http-port', '0', '--storage-port', '0', '--query-port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

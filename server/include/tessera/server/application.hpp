@@ -36,7 +36,8 @@ public:
     /// Stops the listeners and shuts the plugins down (reverse load order). Idempotent.
     void stop();
 
-    /// "tessera-server listening http=127.0.0.1:8080" — the one line scripts read for ports.
+    /// "tessera-server listening http=127.0.0.1:8080 storage=0.0.0.0:6666 query=0.0.0.0:1045" —
+    /// the one line scripts read for ports; a DICOM service that is not running is left out.
     std::string listeningLine() const;
     std::uint16_t httpPort() const;
     const Router& router() const;

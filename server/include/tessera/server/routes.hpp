@@ -29,6 +29,10 @@ void addSearchRoutes(Router& router, ServerContext& context);   // /search /sear
 void addExportRoutes(Router& router, ServerContext& context);
 /// /wado (URI lookup and WADO-URI), /dic2png, /legacy/wado
 void addImageRoutes(Router& router, ServerContext& context);
+/// DICOM service control and settings (all admin): /management/dicom/{storage,query},
+/// /management/settings/dicom (aetitle), /management/settings/dicom/query,
+/// /management/settings/transfer.
+void addDicomRoutes(Router& router, ServerContext& context);
 /// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
 /// with an existing one is logged and skipped.
 void addWebServiceProviderRoutes(Router& router, ServerContext& context);

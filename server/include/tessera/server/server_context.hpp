@@ -14,11 +14,14 @@ class RecentLog;
 class ServerSettings;
 class SessionStore;
 class TaskManager;
+class TransferSettings;
 class ThumbnailStore;
 class UserStore;
 }  // namespace tessera::core
 
 namespace tessera::server {
+
+class DicomServices;  // server/src/dicom/dicom_services.hpp
 
 struct ServerContext {
     core::ServerSettings& settings;
@@ -31,6 +34,10 @@ struct ServerContext {
     core::IndexService& indexing;
     core::QueryService& queries;
     std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
+    /// The storage and query/retrieve SCPs (query() may be null until that service exists).
+    DicomServices& dicom;
+    /// Accepted SOP classes and transfer syntaxes of the storage SCP.
+    core::TransferSettings& transfer;
     /// Makes the watch folder follow archive.enable-watch-directory / archive.watch-directory
     /// after they changed; throws sdk::Error when it cannot (empty = no watcher).
     std::function<void()> applyWatchSettings = {};

@@ -640,30 +640,6 @@ void ServerSettings::setMany(const std::vector<std::pair<std::string, std::strin
     impl_->commit();
 }
 
-void ServerSettings::remove(const std::vector<std::string>& keys) {
-    std::vector<Key> parsed;
-    parsed.reserve(keys.size());
-    for (const auto& key : keys) parsed.push_back(parseKey(key));
-    std::lock_guard lock(impl_->mutex);
-    std::vector<std::pair<Element*, std::optional<std::string>>> targets;
-    for (std::size_t i = 0; i < parsed.size(); ++i) {
-        if (parsed[i].path.size() < 2 && !parsed[i].attribute) continue;  // never the root
-        if (Element* element = walk(impl_->root(), parsed[i], false, keys[i])) targets.emplace_back(element, parsed[i].attribute);
-    }
-    if (targets.empty()) return;
-    // Attributes first: removing an element could free one whose attribute is also named.
-    for (const auto& [element, attribute] : targets) {
-        if (attribute) element->removeAttribute(*attribute);
-    }
-    std::vector<Element*> removed;
-    for (const auto& [element, attribute] : targets) {
-        if (attribute || std::find(removed.begin(), removed.end(), element) != removed.end()) continue;
-        element->parentNode()->removeChild(element);
-        removed.push_back(element);
-    }
-    impl_->commit();
-}
-
 std::string ServerSettings::httpAddress() const { return getString("web-server[@hostname]", "127.0.0.1"); }
 
 std::uint16_t ServerSettings::httpPort() const {

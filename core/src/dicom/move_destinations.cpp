@@ -125,7 +125,9 @@ std::size_t MoveDestinations::remove(std::string_view aeTitle, std::optional<std
         if (!wantedAddress.empty() && existing.address != wantedAddress) continue;
         keys.push_back(entryKey(i));
     }
-    if (!keys.empty()) settings_.remove(keys);
+    // Removals run in order and later indexes shift: remove from the end.
+    std::reverse(keys.begin(), keys.end());
+    if (!keys.empty()) settings_.update(keys, {});
     return keys.size();
 }
 

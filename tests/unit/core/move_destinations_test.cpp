@@ -123,21 +123,3 @@ TEST_CASE("Move destinations written as child elements are read too; broken ones
     CHECK(destinations.list().empty());
     CHECK(readFile(file).find("NOPORT") != std::string::npos);
 }
-
-TEST_CASE("ServerSettings::remove takes elements and attributes, resolved before removing", "[server_settings]") {
-    TempDir dir;
-    auto settings = ServerSettings::open(dir.path() / "server.xml");
-    settings->setMany({{"archive.things.thing[0]", "a"},
-                       {"archive.things.thing[1]", "b"},
-                       {"archive.things.thing[2]", "c"},
-                       {"archive.things[@flag]", "x"}});
-    settings->remove({"archive.things.thing[0]", "archive.things.thing[1]", "archive.things[@flag]", "archive.nothing"});
-    CHECK(settings->get("archive.things.thing[0]") == "c");
-    CHECK_FALSE(settings->get("archive.things.thing[1]"));
-    CHECK_FALSE(settings->get("archive.things[@flag]"));
-    CHECK_THROWS_AS(settings->remove({"bad key!"}), Error);
-    CHECK(settings->get("archive.things.thing[0]") == "c");
-    auto again = ServerSettings::open(settings->file());
-    CHECK(again->get("archive.things.thing[0]") == "c");
-    CHECK_FALSE(again->get("archive.things.thing[1]"));
-}

@@ -97,11 +97,6 @@ public:
     void set(const std::string& key, const std::string& value);
     /// All or nothing, one save.
     void setMany(const std::vector<std::pair<std::string, std::string>>& values);
-    /// Removes the elements (or, for a `[@name]` key, the attributes) named by `keys`, with one
-    /// save. Every key is resolved before anything is removed, so indexes refer to the list as it
-    /// was ("x[0]" and "x[1]" remove the first two). Keys that name nothing are ignored; a
-    /// malformed key throws Error(InvalidArgument) before anything changes.
-    void remove(const std::vector<std::string>& keys);
 
     // Typed accessors used by the server. Missing or empty → the default; an invalid value →
     // Error(InvalidArgument) naming the key.

@@ -625,13 +625,27 @@ bool ServerSettings::getBool(const std::string& key, bool fallback) const {
 
 void ServerSettings::set(const std::string& key, const std::string& value) { setMany({{key, value}}); }
 
-void ServerSettings::setMany(const std::vector<std::pair<std::string, std::string>>& values) {
+void ServerSettings::setMany(const std::vector<std::pair<std::string, std::string>>& values) { update({}, values); }
+
+void ServerSettings::update(const std::vector<std::string>& removals,
+                            const std::vector<std::pair<std::string, std::string>>& values) {
     // Validate everything first: a bad pair must not leave the others half applied.
+    for (const auto& key : removals) parseKey(key);
     for (const auto& [key, value] : values) {
         if (const Rule* rule = ruleFor(canonical(parseKey(key)))) validate(*rule, trim(value));
     }
     std::lock_guard lock(impl_->mutex);
     try {
+        for (const auto& keyText : removals) {
+            const Key key = parseKey(keyText);
+            Element* element = walk(impl_->root(), key, false, keyText);
+            if (!element) continue;
+            if (key.attribute) {
+                element->removeAttribute(*key.attribute);
+            } else if (element != impl_->root()) {
+                element->parentNode()->removeChild(element);
+            }
+        }
         for (const auto& [key, value] : values) impl_->write(key, value);
     } catch (...) {
         impl_->document = parseXml(impl_->savedXml);

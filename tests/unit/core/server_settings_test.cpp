@@ -299,6 +299,32 @@ TEST_CASE("ServerSettings: set() persists across reopening", "[settings]") {
     CHECK(settings->get("dicom-services.aetitle") == "");
 }
 
+TEST_CASE("ServerSettings: update() rewrites a list in one save", "[settings]") {
+    TempDir dir;
+    const auto file = dir.path() / "server.xml";
+    {
+        auto settings = ServerSettings::open(file);
+        settings->setMany({{"dicom-services.sop-classes.sop-class[0].uid", "1.2.3"},
+                           {"dicom-services.sop-classes.sop-class[1].uid", "1.2.4"},
+                           {"dicom-services.storage[@hostname]", "127.0.0.1"}});
+        settings->update({"dicom-services.sop-classes", "dicom-services.storage[@hostname]", "no.such.element"},
+                         {{"dicom-services.sop-classes.sop-class[0].uid", "9.8.7"}});
+        CHECK(settings->get("dicom-services.sop-classes.sop-class[0].uid") == "9.8.7");
+        CHECK_FALSE(settings->get("dicom-services.sop-classes.sop-class[1].uid"));
+        CHECK_FALSE(settings->get("dicom-services.storage[@hostname]"));
+        CHECK(settings->storagePort() == 6666);  // the element keeps its other attributes
+    }
+    auto reopened = ServerSettings::open(file);
+    CHECK(reopened->get("dicom-services.sop-classes.sop-class[0].uid") == "9.8.7");
+    CHECK_FALSE(reopened->get("dicom-services.sop-classes.sop-class[1].uid"));
+    CHECK_FALSE(reopened->get("dicom-services.storage[@hostname]"));
+
+    // A bad value refuses the whole update, removals included.
+    CHECK_THROWS_AS(reopened->update({"dicom-services.sop-classes"}, {{"web-server[@port]", "nope"}}), Error);
+    CHECK(reopened->get("dicom-services.sop-classes.sop-class[0].uid") == "9.8.7");
+    CHECK_THROWS_AS(reopened->update({"bad..key"}, {}), Error);
+}
+
 TEST_CASE("ServerSettings: bad values are refused before anything changes", "[settings]") {
     TempDir dir;
     const auto file = dir.path() / "server.xml";

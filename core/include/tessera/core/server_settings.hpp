@@ -97,6 +97,12 @@ public:
     void set(const std::string& key, const std::string& value);
     /// All or nothing, one save.
     void setMany(const std::vector<std::pair<std::string, std::string>>& values);
+    /// Removes what each of `removals` names (an element with everything inside it, or an
+    /// attribute; a missing one is no error), then sets `values` as setMany() does: all or
+    /// nothing, one save. Rewriting a list (sop-classes, move-destinations) is a removal of its
+    /// wrapper followed by the new items.
+    void update(const std::vector<std::string>& removals,
+                const std::vector<std::pair<std::string, std::string>>& values);
 
     // Typed accessors used by the server. Missing or empty → the default; an invalid value →
     // Error(InvalidArgument) naming the key.

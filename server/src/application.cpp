@@ -3,6 +3,7 @@
 #include <Poco/Logger.h>
 
 #include "tessera/core/dicom/dicom_dictionary.hpp"
+#include "tessera/core/dicom/move_destinations.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/core/index_service.hpp"
 #include "tessera/core/logging.hpp"
@@ -18,6 +19,7 @@
 #include "tessera/server/router.hpp"
 #include "tessera/server/routes.hpp"
 #include "tessera/server/server_context.hpp"
+#include "dicom/query_retrieve_scp_service.hpp"
 
 namespace tessera::server {
 namespace {
@@ -66,6 +68,8 @@ struct Application::Impl {
     std::unique_ptr<core::IndexService> indexing;
     std::unique_ptr<core::QueryService> queries;
     std::unique_ptr<ServerContext> context;
+    std::unique_ptr<core::MoveDestinations> moveDestinations;
+    std::unique_ptr<QueryRetrieveScpService> queryRetrieve;
     Router router;
     std::unique_ptr<HttpServer> http;
     bool stopped = false;
@@ -116,6 +120,12 @@ struct Application::Impl {
         addSearchRoutes(router, *context);
         addExportRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
+
+        moveDestinations = std::make_unique<core::MoveDestinations>(*settings);
+        addMoveDestinationRoutes(router, *context, *moveDestinations);
+        queryRetrieve =
+            std::make_unique<QueryRetrieveScpService>(*settings, *queries, plugins->registry(), *moveDestinations);
+        if (cli.queryPort) queryRetrieve->setPortOverride(static_cast<std::uint16_t>(*cli.queryPort));
     }
 
     void start() {
@@ -137,12 +147,17 @@ struct Application::Impl {
                 "The REST API is open beyond loopback (%s) while the 'dicoogle' account still has its default "
                 "password: change it now",
                 http->address());
+        if (settings->getBool("dicom-services.query-retrieve[@autostart]", true)) {
+            queryRetrieve->start();
+            logger().information("DICOM query/retrieve SCP listening on port %hu", queryRetrieve->port());
+        }
     }
 
     void stop() {
         if (stopped) return;
         stopped = true;
         if (http) http->stop();
+        if (queryRetrieve) queryRetrieve->stop();  // before the providers it queries go
         indexing->shutdown();  // tasks use the providers: stop them before the plugins go
         plugins->shutdown();
         logger().information("Tessera stopped");
@@ -163,7 +178,11 @@ void Application::start() { impl_->start(); }
 void Application::stop() { impl_->stop(); }
 
 std::string Application::listeningLine() const {
-    return "tessera-server listening http=" + impl_->http->address() + ":" + std::to_string(impl_->http->port());
+    std::string line =
+        "tessera-server listening http=" + impl_->http->address() + ":" + std::to_string(impl_->http->port());
+    if (impl_->queryRetrieve && impl_->queryRetrieve->running())
+        line += " query=" + std::to_string(impl_->queryRetrieve->port());
+    return line;
 }
 
 std::uint16_t Application::httpPort() const { return impl_->http->port(); }

@@ -8,6 +8,10 @@
 #include "tessera/sdk/http.hpp"
 #include "tessera/sdk/web_service_provider.hpp"
 
+namespace tessera::core {
+class MoveDestinations;
+}
+
 namespace tessera::server {
 
 class Router;
@@ -25,6 +29,8 @@ void addTaskRoutes(Router& router, ServerContext& context);
 void addSearchRoutes(Router& router, ServerContext& context);   // /search /searchDIM /dump
 /// /export/cvs, /export (GET, POST), /exportFile (POST, GET), /export/list
 void addExportRoutes(Router& router, ServerContext& context);
+/// GET/POST /management/settings/storage/dicom: the C-MOVE destinations (admin).
+void addMoveDestinationRoutes(Router& router, ServerContext& context, core::MoveDestinations& destinations);
 /// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
 /// with an existing one is logged and skipped.
 void addWebServiceProviderRoutes(Router& router, ServerContext& context);

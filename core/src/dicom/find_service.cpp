@@ -151,7 +151,7 @@ std::size_t FindService::find(const FindRequest& request, const std::function<bo
         queries_.forEach(query.query(), query.text(), providers, fields, [&](const sdk::SearchResult& result) {
             if (!query.matches(result.fields)) return true;
             auto group = groupOf(request.level, result.fields);
-            if (group.second.empty()) return true;
+            if (group.second.empty() && request.level != QueryLevel::Patient) return true;
             if (seen.insert(groupId(group)).second) groups.push_back(std::move(group));
             return true;
         });
@@ -161,22 +161,16 @@ std::size_t FindService::find(const FindRequest& request, const std::function<bo
     auto fields = shaper.valueFields();
     for (const char* field : {"PatientID", "PatientName", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality"})
         addField(fields, field);
-    for (std::size_t start = 0; start < groups.size(); start += kGroupsPerQuery) {
-        const auto end = std::min(groups.size(), start + kGroupsPerQuery);
-        sdk::BooleanQuery anyOf;
-        std::string text;
+    for (const auto& field : query.fields()) addField(fields, field);
+    // Aggregates the records of `chunk` found by `chunkQuery`; false when the visitor stopped.
+    const auto aggregateChunk = [&](const std::vector<std::pair<std::string, std::string>>& chunk,
+                                    const sdk::QueryNode& chunkQuery, const std::string& text, bool mustMatch) {
         std::unordered_map<std::string, Aggregate> aggregates;
-        for (std::size_t i = start; i < end; ++i) {
-            anyOf.clauses.push_back({sdk::Occur::Should, sdk::TermQuery{groups[i].first, groups[i].second}});
-            text += (text.empty() ? "" : " OR ") + groups[i].first + ":\"" + groups[i].second + "\"";
-            aggregates.emplace(groupId(groups[i]), Aggregate{});
-        }
-        const sdk::QueryNode chunkQuery =
-            anyOf.clauses.size() == 1 ? anyOf.clauses.front().node : sdk::QueryNode(std::move(anyOf));
+        for (const auto& group : chunk) aggregates.emplace(groupId(group), Aggregate{});
         queries_.forEach(chunkQuery, text, providers, fields, [&](const sdk::SearchResult& result) {
             // Providers match terms by words too: only records of exactly these entities count.
             const auto it = aggregates.find(groupId(groupOf(request.level, result.fields)));
-            if (it == aggregates.end()) return true;
+            if (it == aggregates.end() || (mustMatch && !query.matches(result.fields))) return true;
             auto& aggregate = it->second;
             for (const auto& [name, value] : result.fields) {
                 if (!value.empty()) aggregate.values.emplace(name, value);
@@ -191,13 +185,40 @@ std::size_t FindService::find(const FindRequest& request, const std::function<bo
             if (!modality.empty()) addUnique(aggregate.modalities, modality);
             return true;
         });
-        for (std::size_t i = start; i < end; ++i) {
-            const auto& aggregate = aggregates.at(groupId(groups[i]));
+        for (const auto& group : chunk) {
+            const auto& aggregate = aggregates.at(groupId(group));
             if (aggregate.instances.empty()) continue;  // removed from the index between the passes
             ++visited;
-            if (!visit(shaper.shape(aggregate.values, &aggregate))) return visited;
+            if (!visit(shaper.shape(aggregate.values, &aggregate))) return false;
         }
+        return true;
+    };
+    std::vector<std::pair<std::string, std::string>> chunk;
+    const auto flush = [&] {
+        if (chunk.empty()) return true;
+        sdk::BooleanQuery anyOf;
+        std::string text;
+        for (const auto& group : chunk) {
+            anyOf.clauses.push_back({sdk::Occur::Should, sdk::TermQuery{group.first, group.second}});
+            text += (text.empty() ? "" : " OR ") + group.first + ":\"" + group.second + "\"";
+        }
+        const sdk::QueryNode chunkQuery =
+            anyOf.clauses.size() == 1 ? anyOf.clauses.front().node : sdk::QueryNode(std::move(anyOf));
+        const bool more = aggregateChunk(chunk, chunkQuery, text, false);
+        chunk.clear();
+        return more;
+    };
+    for (auto& group : groups) {
+        if (group.second.empty()) {
+            // A patient with neither ID nor name has no term to find its records by: its
+            // matching records are all we can know of it.
+            if (!flush() || !aggregateChunk({group}, query.query(), query.text(), true)) return visited;
+            continue;
+        }
+        chunk.push_back(std::move(group));
+        if (chunk.size() == kGroupsPerQuery && !flush()) return visited;
     }
+    flush();
     return visited;
 }
 

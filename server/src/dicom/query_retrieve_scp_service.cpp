@@ -2,11 +2,11 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcvrat.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
-#include <dcmtk/dcmnet/scu.h>
 
 #include <Poco/Logger.h>
 
@@ -87,6 +87,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The destination association of a C-MOVE broke: the remaining sub-operations fail, the
+// requester still gets its final response.
+class SubOperationsBroken : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 DIC_US clampCount(std::size_t count) { return static_cast<DIC_US>(std::min<std::size_t>(count, 0xFFFF)); }
 
 // Status detail for a failure: OffendingElement and/or ErrorComment.
@@ -142,6 +149,115 @@ RetrieveTarget retrieveTarget(DcmDataset& identifier, const char* sopClass) {
     }
     return target;
 }
+
+// The accepted context to send a file on: its own transfer syntax, or for an uncompressed file
+// any uncompressed one (DCMTK converts between those while sending).
+T_ASC_PresentationContextID storeContext(T_ASC_Association* association, const RetrievedFile& file) {
+    T_ASC_PresentationContextID id =
+        ASC_findAcceptedPresentationContextID(association, file.sopClassUid.c_str(), file.transferSyntaxUid.c_str());
+    if (id != 0 || !isUncompressed(file.transferSyntaxUid)) return id;
+    for (const char* ts : {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
+                           UID_BigEndianExplicitTransferSyntax}) {
+        if (id == 0) id = ASC_findAcceptedPresentationContextID(association, file.sopClassUid.c_str(), ts);
+    }
+    return id;
+}
+
+// One C-STORE of a file. DIMSE_storeUser sends the data set straight from the file when the
+// context's transfer syntax is the file's, so the bytes arrive as stored (DcmSCU would parse the
+// file and write it again).
+OFCondition storeFile(T_ASC_Association* association, T_ASC_PresentationContextID context, const RetrievedFile& file,
+                      int timeoutSeconds, DIC_US& status, const std::string* moveOriginator, DIC_US moveMessageId,
+                      T_DIMSE_DetectedCancelParameters* cancel) {
+    T_DIMSE_C_StoreRQ store;
+    std::memset(&store, 0, sizeof store);
+    store.MessageID = association->nextMsgID++;
+    OFStandard::strlcpy(store.AffectedSOPClassUID, file.sopClassUid.c_str(), sizeof store.AffectedSOPClassUID);
+    OFStandard::strlcpy(store.AffectedSOPInstanceUID, file.sopInstanceUid.c_str(), sizeof store.AffectedSOPInstanceUID);
+    store.DataSetType = DIMSE_DATASET_PRESENT;
+    store.Priority = DIMSE_PRIORITY_MEDIUM;
+    if (moveOriginator) {
+        OFStandard::strlcpy(store.MoveOriginatorApplicationEntityTitle, moveOriginator->c_str(),
+                            sizeof store.MoveOriginatorApplicationEntityTitle);
+        store.MoveOriginatorID = moveMessageId;
+        store.opts = O_STORE_MOVEORIGINATORAETITLE | O_STORE_MOVEORIGINATORID;
+    }
+    T_DIMSE_C_StoreRSP response;
+    std::memset(&response, 0, sizeof response);
+    DcmDataset* detail = nullptr;
+    const OFCondition condition = DIMSE_storeUser(association, context, &store, file.path.c_str(), nullptr, nullptr,
+                                                  nullptr, DIMSE_BLOCKING, timeoutSeconds, &response, &detail, cancel);
+    delete detail;
+    status = response.DimseStatus;
+    return condition;
+}
+
+// The association a C-MOVE opens to its destination.
+class OutgoingAssociation {
+public:
+    OutgoingAssociation() = default;
+    OutgoingAssociation(const OutgoingAssociation&) = delete;
+    OutgoingAssociation& operator=(const OutgoingAssociation&) = delete;
+    ~OutgoingAssociation() {
+        if (association_) {
+            ASC_abortAssociation(association_);
+            ASC_destroyAssociation(&association_);
+        }
+        if (network_) ASC_dropNetwork(&network_);
+    }
+
+    // Offers every (SOP class, transfer syntax) of the files in its own context, plus the
+    // uncompressed syntaxes once per SOP class for uncompressed files the peer refuses as they are.
+    OFCondition open(const std::string& ourAeTitle, const core::MoveDestination& destination,
+                     const std::set<std::pair<std::string, std::string>>& pairs, int timeoutSeconds) {
+        OFCondition condition = ASC_initializeNetwork(NET_REQUESTOR, 0, timeoutSeconds, &network_);
+        if (condition.bad()) return condition;
+        T_ASC_Parameters* params = nullptr;
+        condition = ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
+        if (condition.bad()) return condition;
+        ASC_setAPTitles(params, ourAeTitle.c_str(), destination.aeTitle.c_str(), nullptr);
+        const std::string peer = destination.address + ":" + std::to_string(destination.port);
+        ASC_setPresentationAddresses(params, OFStandard::getHostName().c_str(), peer.c_str());
+        T_ASC_PresentationContextID id = 1;
+        std::set<std::string> withFallback;
+        for (const auto& [sopClass, transferSyntax] : pairs) {
+            if (id > 253) break;  // 128 contexts at most
+            const char* one[] = {transferSyntax.c_str()};
+            ASC_addPresentationContext(params, id, sopClass.c_str(), one, 1);
+            id = static_cast<T_ASC_PresentationContextID>(id + 2);
+            if (id <= 253 && isUncompressed(transferSyntax) && withFallback.insert(sopClass).second) {
+                const char* fallback[] = {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax};
+                ASC_addPresentationContext(params, id, sopClass.c_str(), fallback, 2);
+                id = static_cast<T_ASC_PresentationContextID>(id + 2);
+            }
+        }
+        condition = ASC_requestAssociation(network_, params, &association_);
+        if (condition.bad()) {
+            if (!association_) ASC_destroyAssociationParameters(&params);
+            return condition;
+        }
+        if (ASC_countAcceptedPresentationContexts(association_->params) == 0)
+            return makeOFCondition(OFM_dcmnet, 1, OF_error, "no presentation context accepted");
+        return EC_Normal;
+    }
+
+    T_ASC_Association* raw() const noexcept { return association_; }
+
+    void release() {
+        if (!association_) return;
+        if (ASC_releaseAssociation(association_).bad()) ASC_abortAssociation(association_);
+        ASC_destroyAssociation(&association_);
+    }
+    void abort() {
+        if (!association_) return;
+        ASC_abortAssociation(association_);
+        ASC_destroyAssociation(&association_);
+    }
+
+private:
+    T_ASC_Network* network_ = nullptr;
+    T_ASC_Association* association_ = nullptr;
+};
 
 std::unique_ptr<DcmDataset> failedUidList(const SubOperationCounts& counts) {
     if (counts.failedUids.empty()) return nullptr;
@@ -357,9 +473,21 @@ struct QueryRetrieveScpService::Impl {
             const auto file = source.open(uri);
             std::optional<DIC_US> status;
             bool cancelledDuring = false;
+            bool broken = false;
             if (file) {
-                status = sendOne(*file, cancelledDuring);
+                try {
+                    status = sendOne(*file, cancelledDuring);
+                } catch (const SubOperationsBroken&) {
+                    broken = true;
+                }
                 InstanceSource::release(*file);
+            }
+            if (broken) {
+                // The destination went away: this and every remaining sub-operation failed.
+                counts.failed += 1 + counts.remaining;
+                counts.remaining = 0;
+                if (!file->sopInstanceUid.empty()) counts.failedUids.push_back(file->sopInstanceUid);
+                break;
             }
             if (!status || (*status & 0xF000) == 0xA000 || (*status & 0xF000) == 0xC000) {
                 ++counts.failed;
@@ -426,36 +554,12 @@ struct QueryRetrieveScpService::Impl {
                 InstanceSource::release(*file);
             }
         }
-        DcmSCU scu;
-        scu.setAETitle(aeTitle.c_str());
-        scu.setPeerAETitle(destination->aeTitle.c_str());
-        scu.setPeerHostName(destination->address.c_str());
-        scu.setPeerPort(destination->port);
-        scu.setDIMSEBlockingMode(DIMSE_BLOCKING);
-        scu.setDIMSETimeout(static_cast<Uint32>(association.dimseTimeoutSeconds()));
-        scu.setACSETimeout(static_cast<Uint32>(association.dimseTimeoutSeconds()));
-        scu.setConnectionTimeout(static_cast<Sint32>(association.dimseTimeoutSeconds()));
-        std::size_t offered = 0;
-        std::set<std::string> sopClasses;
-        for (const auto& [sopClass, transferSyntax] : pairs) {
-            if (offered >= 126) break;  // 128 contexts at most; keep room for the fallbacks below
-            OFList<OFString> syntaxes;
-            syntaxes.push_back(transferSyntax.c_str());
-            scu.addPresentationContext(sopClass.c_str(), syntaxes);
-            ++offered;
-            if (isUncompressed(transferSyntax) && sopClasses.insert(sopClass).second && offered < 127) {
-                OFList<OFString> fallback;
-                fallback.push_back(UID_LittleEndianExplicitTransferSyntax);
-                fallback.push_back(UID_LittleEndianImplicitTransferSyntax);
-                scu.addPresentationContext(sopClass.c_str(), fallback);
-                ++offered;
-            }
-        }
-        OFCondition condition = scu.initNetwork();
-        if (condition.good()) condition = scu.negotiateAssociation();
-        if (condition.bad()) {
+        OutgoingAssociation outgoing;
+        const OFCondition connected =
+            outgoing.open(aeTitle, *destination, pairs, association.dimseTimeoutSeconds());
+        if (connected.bad()) {
             logger().warning("C-MOVE from %s: cannot associate with %s at %s:%hu: %s", association.describe(),
-                             destination->aeTitle, destination->address, destination->port, std::string(condition.text()));
+                             destination->aeTitle, destination->address, destination->port, std::string(connected.text()));
             SubOperationCounts counts;
             counts.failed = uris.size();
             auto detail = failureDetail("Cannot associate with " + destination->aeTitle);
@@ -464,26 +568,23 @@ struct QueryRetrieveScpService::Impl {
         }
         const std::string originator = association.callingAeTitle();
         runSubOperations(responder, uris, [&](const RetrievedFile& file, bool&) -> std::optional<DIC_US> {
-            T_ASC_PresentationContextID id = scu.findPresentationContextID(file.sopClassUid.c_str(), file.transferSyntaxUid.c_str());
-            if (id == 0 && isUncompressed(file.transferSyntaxUid)) {
-                id = scu.findPresentationContextID(file.sopClassUid.c_str(), UID_LittleEndianExplicitTransferSyntax);
-                if (id == 0) id = scu.findPresentationContextID(file.sopClassUid.c_str(), UID_LittleEndianImplicitTransferSyntax);
-            }
+            const auto id = storeContext(outgoing.raw(), file);
             if (id == 0) {
                 logger().warning("C-MOVE to %s: no accepted context for %s in %s", destination->aeTitle, file.sopClassUid,
                                  file.transferSyntaxUid);
                 return std::nullopt;
             }
-            Uint16 status = 0;
-            const OFCondition sent = scu.sendSTORERequest(id, OFFilename(file.path.c_str()), nullptr, status,
-                                                          originator.c_str(), request.MessageID);
+            DIC_US status = 0;
+            const OFCondition sent = storeFile(outgoing.raw(), id, file, association.dimseTimeoutSeconds(), status,
+                                               &originator, request.MessageID, nullptr);
             if (sent.bad()) {
                 logger().warning("C-MOVE to %s: C-STORE failed: %s", destination->aeTitle, std::string(sent.text()));
-                return std::nullopt;
+                outgoing.abort();
+                throw SubOperationsBroken(std::string(sent.text()));
             }
             return status;
         });
-        if (scu.isConnected()) scu.releaseAssociation();
+        outgoing.release();
     }
 
     void get(DicomAssociation& association, T_DIMSE_C_GetRQ& request, T_ASC_PresentationContextID context) {
@@ -503,42 +604,23 @@ struct QueryRetrieveScpService::Impl {
         }
         T_ASC_Association* raw = association.raw();
         runSubOperations(responder, uris, [&](const RetrievedFile& file, bool& cancelledDuring) -> std::optional<DIC_US> {
-            T_ASC_PresentationContextID id =
-                ASC_findAcceptedPresentationContextID(raw, file.sopClassUid.c_str(), file.transferSyntaxUid.c_str());
-            if (id == 0 && isUncompressed(file.transferSyntaxUid)) {
-                for (const char* ts : {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
-                                       UID_BigEndianExplicitTransferSyntax}) {
-                    if (id == 0) id = ASC_findAcceptedPresentationContextID(raw, file.sopClassUid.c_str(), ts);
-                }
-            }
+            const auto id = storeContext(raw, file);
             if (id == 0) {
                 logger().warning("C-GET from %s: no storage context for %s in %s", association.describe(),
                                  file.sopClassUid, file.transferSyntaxUid);
                 return std::nullopt;
             }
-            T_DIMSE_C_StoreRQ store;
-            std::memset(&store, 0, sizeof store);
-            store.MessageID = raw->nextMsgID++;
-            OFStandard::strlcpy(store.AffectedSOPClassUID, file.sopClassUid.c_str(), sizeof store.AffectedSOPClassUID);
-            OFStandard::strlcpy(store.AffectedSOPInstanceUID, file.sopInstanceUid.c_str(),
-                                sizeof store.AffectedSOPInstanceUID);
-            store.DataSetType = DIMSE_DATASET_PRESENT;
-            store.Priority = DIMSE_PRIORITY_MEDIUM;
-            T_DIMSE_C_StoreRSP stored;
-            std::memset(&stored, 0, sizeof stored);
-            DcmDataset* detail = nullptr;
+            DIC_US status = 0;
             T_DIMSE_DetectedCancelParameters cancel;
             std::memset(&cancel, 0, sizeof cancel);
             const OFCondition sent =
-                DIMSE_storeUser(raw, id, &store, file.path.c_str(), nullptr, nullptr, nullptr, DIMSE_BLOCKING,
-                                association.dimseTimeoutSeconds(), &stored, &detail, &cancel);
-            delete detail;
+                storeFile(raw, id, file, association.dimseTimeoutSeconds(), status, nullptr, 0, &cancel);
             if (cancel.cancelEncountered && cancel.req.MessageIDBeingRespondedTo == request.MessageID) cancelledDuring = true;
             if (sent.bad()) {
                 logger().warning("C-GET from %s: C-STORE failed: %s", association.describe(), std::string(sent.text()));
                 throw AssociationBroken(std::string("cannot send a sub-operation: ") + sent.text());
             }
-            return stored.DimseStatus;
+            return status;
         });
     }
 };

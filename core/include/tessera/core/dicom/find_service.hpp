@@ -10,7 +10,9 @@
 //    entities at a time, every record of those entities is fetched and aggregated, so the
 //    counts and ModalitiesInStudy cover the whole entity, not only the records that matched
 //    (a study with CT and PR found by ModalitiesInStudy=CT answers `CT\PR`). Memory: the entity
-//    list plus one chunk.
+//    list plus one chunk. Records without the entity's UID are left out, except at PATIENT
+//    level, where the records with neither PatientID nor PatientName form one anonymous patient
+//    (as in the DIM view), aggregated over its matching records only (no term finds the rest).
 //  - Every requested key is in the response: its value from the first record of the entity that
 //    has one, "" when none has. Computed keys: NumberOfPatientRelated{Studies,Series,Instances}
 //    (PATIENT), NumberOfStudyRelated{Series,Instances} and ModalitiesInStudy, every distinct

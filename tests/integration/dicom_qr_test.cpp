@@ -136,8 +136,9 @@ std::vector<FindAnswer> parseFindOutput(const std::string& output) {
 // The server with the sample images indexed and the Q/R SCP on a known port.
 class QrServer {
 public:
-    QrServer() : dataDir_(makeTempDir("tessera-qr-it")), queryPort_(freePort()) {
-        std::ofstream(dataDir_ / "server.xml") << "<config><plugins><plugin name=\"file\"><setting key=\"roots\">"
+    explicit QrServer(int responseDelayMs = 0) : dataDir_(makeTempDir("tessera-qr-it")), queryPort_(freePort()) {
+        std::ofstream(dataDir_ / "server.xml") << "<config><dicom-services><query-retrieve><rsp-delay>"
+                                               << responseDelayMs << "</rsp-delay></query-retrieve></dicom-services><plugins><plugin name=\"file\"><setting key=\"roots\">"
                                                << Manifest::samplesDir().string()
                                                << "</setting></plugin></plugins></config>\n";
         server_ = std::make_unique<ServerProcess>(
@@ -331,6 +332,19 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
     }
 }
 
+TEST_CASE("C-CANCEL ends a C-FIND with FE00", "[dicom_qr]") {
+    QrServer it(150);  // ms before each pending response, so the cancel arrives mid-answer
+    const auto [code, output] = run({"findscu", "-v", "-S", "-aec", kAeTitle, "--cancel", "2", "-k",
+                                     "QueryRetrieveLevel=IMAGE", "-k", "SOPInstanceUID", "127.0.0.1",
+                                     std::to_string(it.queryPort())});
+    INFO(output);
+    CHECK(output.find("Sending Cancel Request") != std::string::npos);
+    CHECK(output.find("Final Find Response (Cancel") != std::string::npos);
+    const auto answers = parseFindOutput(output);
+    CHECK(answers.size() >= 2);
+    CHECK(answers.size() < imageRows().size());
+}
+
 TEST_CASE("C-MOVE sends to a configured destination, byte-identical, and refuses unknown ones", "[dicom_qr]") {
     QrServer it;
     const fs::path received = makeTempDir("tessera-qr-received");
@@ -371,6 +385,18 @@ TEST_CASE("C-MOVE sends to a configured destination, byte-identical, and refuses
                     CHECK((arrived.substr(arrived.size() - 1024) == sent.substr(sent.size() - 1024)));
                 }
             }
+        }
+
+        SECTION("C-CANCEL stops the sub-operations") {
+            const auto [code, output] =
+                run({"movescu", "-v", "-S", "-aem", "RECEIVER", "-aec", kAeTitle, "--cancel", "1", "-k",
+                     "QueryRetrieveLevel=SERIES", "-k", std::string("StudyInstanceUID=") + kIdStudy, "-k",
+                     std::string("SeriesInstanceUID=") + kIdSeries, "127.0.0.1", std::to_string(it.queryPort())});
+            INFO(output);
+            CHECK(output.find("Final Move Response (Cancel") != std::string::npos);
+            const auto arrived = std::distance(fs::directory_iterator(received), fs::directory_iterator());
+            CHECK(arrived >= 1);
+            CHECK(static_cast<std::size_t>(arrived) < 9);
         }
 
         SECTION("an unknown destination is A801 and nothing is sent") {

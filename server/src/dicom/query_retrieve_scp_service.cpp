@@ -16,6 +16,8 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
+#include <chrono>
 
 #include "dicom/dicom_listener.hpp"
 #include "dicom/dicom_listener_config.hpp"
@@ -280,6 +282,7 @@ struct QueryRetrieveScpService::Impl {
     std::unique_ptr<DicomListener> listener;
     std::optional<std::uint16_t> portOverride;
     std::string aeTitle;
+    std::chrono::milliseconds responseDelay{0};
 
     Impl(core::ServerSettings& s, const core::QueryService& q, const core::ProviderRegistry& r, core::MoveDestinations& d)
         : settings(s), queries(q), destinations(d), finder(q), source(q, r) {}
@@ -357,6 +360,7 @@ struct QueryRetrieveScpService::Impl {
         std::unique_ptr<DcmDataset> failure;
         try {
             matches = finder.find({*parsed.level, parsed.keys}, [&](const core::FindResponse& found) {
+                if (responseDelay.count() > 0) std::this_thread::sleep_for(responseDelay);
                 if (association.stopRequested()) return false;
                 if (cancelled(association, context, request.MessageID)) {
                     wasCancelled = true;
@@ -640,6 +644,8 @@ void QueryRetrieveScpService::start() {
     auto config = queryListenerConfig(impl_->settings);
     if (impl_->portOverride) config.port = *impl_->portOverride;
     impl_->aeTitle = impl_->settings.aeTitle();
+    impl_->responseDelay = std::chrono::milliseconds(
+        std::clamp<long long>(impl_->settings.getInt("dicom-services.query-retrieve.rsp-delay", 0), 0, 60000));
     auto* impl = impl_.get();
     impl_->listener = std::make_unique<DicomListener>(
         std::move(config), [] { return Impl::contexts(); },

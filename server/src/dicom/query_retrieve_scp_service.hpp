@@ -18,6 +18,9 @@
 //  - C-GET: the same, on the requesting association, using the storage contexts the requester
 //    proposed in the SCP role.
 //
+// dicom-services.query-retrieve.rsp-delay (ms, default 0) is slept before each C-FIND pending
+// response (Dicoogle sleeps once per request): a throttle for slow peers, and what lets a test
+// see C-CANCEL arrive mid-answer.
 // Settings are read at every start() (dicom-services.query-retrieve.*, aetitle), and the move
 // destinations at every C-MOVE, so a change applies without restarting the process.
 //

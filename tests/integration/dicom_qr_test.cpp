@@ -31,11 +31,11 @@
 extern char** environ;
 
 namespace fs = std::filesystem;
+using tessera::test::makeTempDir;
 using tessera::test::Manifest;
 using tessera::test::ManifestRow;
 using tessera::test::RowSet;
 using tessera::test::ServerProcess;
-using tessera::test::makeTempDir;
 using tessera::test::urlEncode;
 
 namespace {
@@ -50,8 +50,10 @@ std::uint16_t freePort() {
 std::string quoteArg(const std::string& arg) {
     std::string out = "'";
     for (char c : arg) {
-        if (c == '\'') out += "'\\''";
-        else out.push_back(c);
+        if (c == '\'')
+            out += "'\\''";
+        else
+            out.push_back(c);
     }
     return out + "'";
 }
@@ -74,8 +76,8 @@ std::pair<int, std::string> run(const std::vector<std::string>& args) {
 class StoreScp {
 public:
     StoreScp(const std::string& aeTitle, const fs::path& dir) : port_(freePort()) {
-        const std::vector<std::string> args = {"storescp", "-aet", aeTitle, "+xa", "-B", "-od", dir.string(),
-                                               std::to_string(port_)};
+        const std::vector<std::string> args = {"storescp", "-aet", aeTitle,      "+xa",
+                                               "-B",       "-od",  dir.string(), std::to_string(port_)};
         std::vector<char*> argv;
         for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
         argv.push_back(nullptr);
@@ -109,7 +111,8 @@ using FindAnswer = std::map<std::string, std::string>;
 
 std::vector<FindAnswer> parseFindOutput(const std::string& output) {
     std::vector<FindAnswer> answers;
-    static const std::regex kElement(R"(^[IWE]: (\([0-9a-f]{4},[0-9a-f]{4}\)) [A-Z]{2} (?:\[(.*)\]|\(no value available\)|(\(Sequence.*))\s*#)");
+    static const std::regex kElement(
+        R"(^[IWE]: (\([0-9a-f]{4},[0-9a-f]{4}\)) [A-Z]{2} (?:\[(.*)\]|\(no value available\)|(\(Sequence.*))\s*#)");
     std::istringstream in(output);
     std::string line;
     bool inResponse = false;
@@ -137,12 +140,12 @@ std::vector<FindAnswer> parseFindOutput(const std::string& output) {
 class QrServer {
 public:
     explicit QrServer(int responseDelayMs = 0) : dataDir_(makeTempDir("tessera-qr-it")), queryPort_(freePort()) {
-        std::ofstream(dataDir_ / "server.xml") << "<config><dicom-services><query-retrieve><rsp-delay>"
-                                               << responseDelayMs << "</rsp-delay></query-retrieve></dicom-services><plugins><plugin name=\"file\"><setting key=\"roots\">"
-                                               << Manifest::samplesDir().string()
-                                               << "</setting></plugin></plugins></config>\n";
-        server_ = std::make_unique<ServerProcess>(
-            std::vector<std::string>{"--query-port", std::to_string(queryPort_)}, dataDir_);
+        std::ofstream(dataDir_ / "server.xml")
+            << "<config><dicom-services><query-retrieve><rsp-delay>" << responseDelayMs
+            << "</rsp-delay></query-retrieve></dicom-services><plugins><plugin name=\"file\"><setting key=\"roots\">"
+            << Manifest::samplesDir().string() << "</setting></plugin></plugins></config>\n";
+        server_ = std::make_unique<ServerProcess>(std::vector<std::string>{"--query-port", std::to_string(queryPort_)},
+                                                  dataDir_);
         token_ = server_->login();
         const auto started = server_->request(
             "POST", "/management/tasks/index?uri=" + urlEncode("file:" + (Manifest::samplesDir() / "images").string()),
@@ -233,9 +236,9 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
     const auto& rows = imageRows();
 
     SECTION("STUDY level, Study Root: one answer per study with counts and every modality") {
-        const auto answers = it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientID",
-                                            "NumberOfStudyRelatedInstances", "NumberOfStudyRelatedSeries",
-                                            "ModalitiesInStudy", "StudyDescription"});
+        const auto answers =
+            it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientID", "NumberOfStudyRelatedInstances",
+                           "NumberOfStudyRelatedSeries", "ModalitiesInStudy", "StudyDescription"});
         CHECK(column(answers, "(0020,000d)") == Manifest::distinct(rows, "StudyInstanceUID"));
         CHECK(answers.size() == Manifest::distinct(rows, "StudyInstanceUID").size());
         for (const auto& answer : answers) {
@@ -260,7 +263,8 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
         std::set<std::string> keys;
         for (const auto* row : rows) keys.insert(row->patientKey());
         CHECK(answers.size() == keys.size());
-        const auto id1 = std::find_if(answers.begin(), answers.end(), [](const FindAnswer& a) { return a.at("(0010,0020)") == "ID1"; });
+        const auto id1 = std::find_if(answers.begin(), answers.end(),
+                                      [](const FindAnswer& a) { return a.at("(0010,0020)") == "ID1"; });
         REQUIRE(id1 != answers.end());
         const auto members = Manifest::select(rows, [](const ManifestRow& row) { return row["PatientID"] == "ID1"; });
         CHECK(id1->at("(0020,1200)") == std::to_string(Manifest::distinct(members, "StudyInstanceUID").size()));
@@ -273,14 +277,17 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
         REQUIRE(answers.size() == 1);
         CHECK(answers[0].at("(0020,000e)") == kIdSeries);
         CHECK(answers[0].at("(0008,0052)") == "SERIES");
-        const auto members = Manifest::select(rows, [](const ManifestRow& row) { return row["SeriesInstanceUID"] == kIdSeries; });
+        const auto members =
+            Manifest::select(rows, [](const ManifestRow& row) { return row["SeriesInstanceUID"] == kIdSeries; });
         CHECK(answers[0].at("(0020,1209)") == std::to_string(Manifest::distinct(members, "SOPInstanceUID").size()));
     }
 
     SECTION("IMAGE level within a series, Patient Root") {
-        const auto answers = it.find("-P", {"QueryRetrieveLevel=IMAGE", "PatientID=ID1", std::string("StudyInstanceUID=") + kIdStudy,
-                                            std::string("SeriesInstanceUID=") + kIdSeries, "SOPInstanceUID"});
-        const auto members = Manifest::select(rows, [](const ManifestRow& row) { return row["SeriesInstanceUID"] == kIdSeries; });
+        const auto answers =
+            it.find("-P", {"QueryRetrieveLevel=IMAGE", "PatientID=ID1", std::string("StudyInstanceUID=") + kIdStudy,
+                           std::string("SeriesInstanceUID=") + kIdSeries, "SOPInstanceUID"});
+        const auto members =
+            Manifest::select(rows, [](const ManifestRow& row) { return row["SeriesInstanceUID"] == kIdSeries; });
         CHECK(column(answers, "(0008,0018)") == Manifest::distinct(members, "SOPInstanceUID"));
         CHECK(answers.size() == members.size());
     }
@@ -288,10 +295,13 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
     SECTION("Matching: wildcards, UID lists, date ranges with open ends") {
         auto answers = it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientName=compressed*"});
         CHECK(column(answers, "(0020,000d)") ==
-              Manifest::distinct(Manifest::select(rows, [](const ManifestRow& row) {
-                                     return tessera::test::asciiLower(row["PatientName"]).rfind("compressedsamples", 0) == 0;
-                                 }),
-                                 "StudyInstanceUID"));
+              Manifest::distinct(
+                  Manifest::select(
+                      rows,
+                      [](const ManifestRow& row) {
+                          return tessera::test::asciiLower(row["PatientName"]).rfind("compressedsamples", 0) == 0;
+                      }),
+                  "StudyInstanceUID"));
         CHECK_FALSE(answers.empty());
 
         answers = it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", "StudyDate=-20040119"});
@@ -312,20 +322,22 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
         const auto* ct = &Manifest::samples().byFile("images/CT_small.dcm");
         answers = it.find("-S", {"QueryRetrieveLevel=STUDY",
                                  "StudyInstanceUID=" + (*mr)["StudyInstanceUID"] + "\\" + (*ct)["StudyInstanceUID"]});
-        CHECK(column(answers, "(0020,000d)") == std::set<std::string>{(*mr)["StudyInstanceUID"], (*ct)["StudyInstanceUID"]});
+        CHECK(column(answers, "(0020,000d)") ==
+              std::set<std::string>{(*mr)["StudyInstanceUID"], (*ct)["StudyInstanceUID"]});
     }
 
     SECTION("Values with query syntax match literally (no injection)") {
         for (const char* value : {"*:*", "ID1 OR *", "ID1\" OR \"x", "(ID1)", "ID1^", "ID1/..", "[* TO *]"}) {
             INFO(value);
-            CHECK(it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", std::string("PatientID=") + value}).empty());
+            CHECK(it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", std::string("PatientID=") + value})
+                      .empty());
         }
         CHECK(it.find("-S", {"QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientID=ID1"}).size() == 1);
     }
 
     SECTION("A missing or invalid level is A900") {
-        const auto [code, output] = run({"findscu", "-v", "-S", "-aec", kAeTitle, "-k", "QueryRetrieveLevel=FRAME", "-k",
-                                         "StudyInstanceUID", "127.0.0.1", std::to_string(it.queryPort())});
+        const auto [code, output] = run({"findscu", "-v", "-S", "-aec", kAeTitle, "-k", "QueryRetrieveLevel=FRAME",
+                                         "-k", "StudyInstanceUID", "127.0.0.1", std::to_string(it.queryPort())});
         INFO(output);
         CHECK(output.find("Error: DataSetDoesNotMatchSOPClass") != std::string::npos);
         CHECK(output.find("Find Response: 1") == std::string::npos);
@@ -334,9 +346,9 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
 
 TEST_CASE("C-CANCEL ends a C-FIND with FE00", "[dicom_qr]") {
     QrServer it(150);  // ms before each pending response, so the cancel arrives mid-answer
-    const auto [code, output] = run({"findscu", "-v", "-S", "-aec", kAeTitle, "--cancel", "2", "-k",
-                                     "QueryRetrieveLevel=IMAGE", "-k", "SOPInstanceUID", "127.0.0.1",
-                                     std::to_string(it.queryPort())});
+    const auto [code, output] =
+        run({"findscu", "-v", "-S", "-aec", kAeTitle, "--cancel", "2", "-k", "QueryRetrieveLevel=IMAGE", "-k",
+             "SOPInstanceUID", "127.0.0.1", std::to_string(it.queryPort())});
     INFO(output);
     CHECK(output.find("Sending Cancel Request") != std::string::npos);
     CHECK(output.find("Final Find Response (Cancel") != std::string::npos);
@@ -357,14 +369,16 @@ TEST_CASE("C-MOVE sends to a configured destination, byte-identical, and refuses
 
         SECTION("a series with files in several transfer syntaxes") {
             const auto [code, output] =
-                run({"movescu", "-v", "-S", "-aem", "RECEIVER", "-aec", kAeTitle, "-k", "QueryRetrieveLevel=SERIES", "-k",
-                     std::string("StudyInstanceUID=") + kIdStudy, "-k", std::string("SeriesInstanceUID=") + kIdSeries,
-                     "127.0.0.1", std::to_string(it.queryPort())});
+                run({"movescu", "-v", "-S", "-aem", "RECEIVER", "-aec", kAeTitle, "-k", "QueryRetrieveLevel=SERIES",
+                     "-k", std::string("StudyInstanceUID=") + kIdStudy, "-k",
+                     std::string("SeriesInstanceUID=") + kIdSeries, "127.0.0.1", std::to_string(it.queryPort())});
             INFO(output);
             CHECK(code == 0);
             CHECK(output.find("Final Move Response (Success)") != std::string::npos);
-            const auto members = Manifest::select(imageRows(), [](const ManifestRow& row) { return row["SeriesInstanceUID"] == kIdSeries; });
-            CHECK(output.find("Received Move Response " + std::to_string(members.size() - 1) + " (Pending)") != std::string::npos);
+            const auto members = Manifest::select(
+                imageRows(), [](const ManifestRow& row) { return row["SeriesInstanceUID"] == kIdSeries; });
+            CHECK(output.find("Received Move Response " + std::to_string(members.size() - 1) + " (Pending)") !=
+                  std::string::npos);
             std::map<std::string, fs::path> bySop;
             for (const auto& entry : fs::directory_iterator(received)) {
                 const auto name = entry.path().filename().string();
@@ -400,19 +414,20 @@ TEST_CASE("C-MOVE sends to a configured destination, byte-identical, and refuses
         }
 
         SECTION("an unknown destination is A801 and nothing is sent") {
-            const auto [code, output] = run({"movescu", "-v", "-S", "-aem", "NOBODY", "-aec", kAeTitle, "-k",
-                                             "QueryRetrieveLevel=STUDY", "-k", std::string("StudyInstanceUID=") + kIdStudy,
-                                             "127.0.0.1", std::to_string(it.queryPort())});
+            const auto [code, output] =
+                run({"movescu", "-v", "-S", "-aem", "NOBODY", "-aec", kAeTitle, "-k", "QueryRetrieveLevel=STUDY", "-k",
+                     std::string("StudyInstanceUID=") + kIdStudy, "127.0.0.1", std::to_string(it.queryPort())});
             INFO(output);
             CHECK(output.find("MoveDestinationUnknown") != std::string::npos);
             CHECK(fs::is_empty(received));
         }
 
         SECTION("a destination removed through REST is unknown at once") {
-            CHECK(it.post("/management/settings/storage/dicom?type=remove&aetitle=RECEIVER").body == "{\"removed\":true}");
-            const auto [code, output] = run({"movescu", "-v", "-S", "-aem", "RECEIVER", "-aec", kAeTitle, "-k",
-                                             "QueryRetrieveLevel=STUDY", "-k", std::string("StudyInstanceUID=") + kIdStudy,
-                                             "127.0.0.1", std::to_string(it.queryPort())});
+            CHECK(it.post("/management/settings/storage/dicom?type=remove&aetitle=RECEIVER").body ==
+                  "{\"removed\":true}");
+            const auto [code, output] =
+                run({"movescu", "-v", "-S", "-aem", "RECEIVER", "-aec", kAeTitle, "-k", "QueryRetrieveLevel=STUDY",
+                     "-k", std::string("StudyInstanceUID=") + kIdStudy, "127.0.0.1", std::to_string(it.queryPort())});
             INFO(output);
             CHECK(output.find("MoveDestinationUnknown") != std::string::npos);
         }
@@ -425,9 +440,9 @@ TEST_CASE("C-GET returns the instances on the same association", "[dicom_qr]") {
     QrServer it;
     const fs::path out = makeTempDir("tessera-qr-get");
     const auto& ct = Manifest::samples().byFile("images/CT_small.dcm");
-    const auto [code, output] = run({"getscu", "-v", "-S", "-aec", kAeTitle, "-od", out.string(), "-k",
-                                     "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=" + ct["StudyInstanceUID"],
-                                     "127.0.0.1", std::to_string(it.queryPort())});
+    const auto [code, output] =
+        run({"getscu", "-v", "-S", "-aec", kAeTitle, "-od", out.string(), "-k", "QueryRetrieveLevel=STUDY", "-k",
+             "StudyInstanceUID=" + ct["StudyInstanceUID"], "127.0.0.1", std::to_string(it.queryPort())});
     INFO(output);
     CHECK(code == 0);
     CHECK(output.find("Number of Completed Suboperations : 1") != std::string::npos);

@@ -36,9 +36,15 @@ bool oneOf(const std::array<const char*, N>& list, std::string_view vr) {
     return std::any_of(list.begin(), list.end(), [&](const char* item) { return vr == item; });
 }
 
-bool isDateTimeVr(std::string_view vr) { return vr == "DA" || vr == "TM" || vr == "DT"; }
-bool isNumericVr(std::string_view vr) { return oneOf(kNumericVrs, vr); }
-bool takesWildcards(std::string_view vr) { return !isDateTimeVr(vr) && !isNumericVr(vr) && vr != "UI"; }
+bool isDateTimeVr(std::string_view vr) {
+    return vr == "DA" || vr == "TM" || vr == "DT";
+}
+bool isNumericVr(std::string_view vr) {
+    return oneOf(kNumericVrs, vr);
+}
+bool takesWildcards(std::string_view vr) {
+    return !isDateTimeVr(vr) && !isNumericVr(vr) && vr != "UI";
+}
 
 std::string trimmed(std::string_view text) {
     const auto isPad = [](char c) { return c == ' ' || c == '\0' || c == '\t' || c == '\r' || c == '\n'; };
@@ -60,7 +66,8 @@ std::vector<std::string> splitValues(std::string_view value) {
     std::size_t start = 0;
     while (true) {
         const auto pos = value.find('\\', start);
-        parts.push_back(trimmed(value.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start)));
+        parts.push_back(
+            trimmed(value.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start)));
         if (pos == std::string_view::npos) break;
         start = pos + 1;
     }
@@ -99,9 +106,12 @@ std::string normalise(std::string_view vr, std::string_view value, bool padShort
 // An upper bound covers every value it is a prefix of.
 std::string padUpper(std::string_view vr, std::string text) {
     std::string_view pattern;
-    if (vr == "DA") pattern = "99991231";
-    else if (vr == "TM") pattern = "235959.999999";
-    else if (vr == "DT") pattern = "99991231235959.999999";
+    if (vr == "DA")
+        pattern = "99991231";
+    else if (vr == "TM")
+        pattern = "235959.999999";
+    else if (vr == "DT")
+        pattern = "99991231235959.999999";
     if (text.size() < pattern.size()) text += pattern.substr(text.size());
     return text;
 }
@@ -174,10 +184,14 @@ std::optional<QueryLevel> parseQueryLevel(std::string_view text) {
 
 std::string_view toString(QueryLevel level) {
     switch (level) {
-        case QueryLevel::Patient: return "PATIENT";
-        case QueryLevel::Study: return "STUDY";
-        case QueryLevel::Series: return "SERIES";
-        case QueryLevel::Image: return "IMAGE";
+        case QueryLevel::Patient:
+            return "PATIENT";
+        case QueryLevel::Study:
+            return "STUDY";
+        case QueryLevel::Series:
+            return "SERIES";
+        case QueryLevel::Image:
+            return "IMAGE";
     }
     return "IMAGE";
 }
@@ -315,8 +329,9 @@ bool FindQuery::matches(const std::map<std::string, std::string>& fields) const 
         if (it == fields.end()) return false;
         const auto storedValues = splitValues(it->second);
         const bool any = std::any_of(storedValues.begin(), storedValues.end(), [&](const std::string& stored) {
-            return std::any_of(condition.alternatives.begin(), condition.alternatives.end(),
-                               [&](const Alternative& alternative) { return matchesOne(condition, alternative, stored); });
+            return std::any_of(
+                condition.alternatives.begin(), condition.alternatives.end(),
+                [&](const Alternative& alternative) { return matchesOne(condition, alternative, stored); });
         });
         if (!any) return false;
     }

@@ -42,9 +42,13 @@ std::pair<std::string, std::string> groupOf(QueryLevel level, const std::map<std
     return {field, fieldOf(fields, field)};
 }
 
-std::string groupId(const std::pair<std::string, std::string>& group) { return group.first + '\n' + group.second; }
+std::string groupId(const std::pair<std::string, std::string>& group) {
+    return group.first + '\n' + group.second;
+}
 
-void addField(std::vector<std::string>& fields, const std::string& field) { addUnique(fields, field); }
+void addField(std::vector<std::string>& fields, const std::string& field) {
+    addUnique(fields, field);
+}
 
 class ResponseShaper {
 public:
@@ -65,9 +69,10 @@ public:
         bool ascii = true;
         for (const auto& key : request_.keys) {
             if (key.keyword.empty()) continue;
-            std::string value = computed(key.keyword, aggregate).value_or(
-                FindQuery::isReturnOnly(key.keyword) || key.keyword == "ModalitiesInStudy" ? std::string()
-                                                                                          : fieldOf(values, key.keyword));
+            std::string value = computed(key.keyword, aggregate)
+                                    .value_or(FindQuery::isReturnOnly(key.keyword) || key.keyword == "ModalitiesInStudy"
+                                                  ? std::string()
+                                                  : fieldOf(values, key.keyword));
             ascii = ascii && isAscii(value);
             response[key.keyword] = std::move(value);
         }
@@ -91,14 +96,16 @@ private:
                 if (keyword == "NumberOfStudyRelatedInstances") return count(aggregate->instances);
                 if (keyword == "ModalitiesInStudy") {
                     std::string joined;
-                    for (const auto& modality : aggregate->modalities) joined += (joined.empty() ? "" : "\\") + modality;
+                    for (const auto& modality : aggregate->modalities)
+                        joined += (joined.empty() ? "" : "\\") + modality;
                     return joined;
                 }
                 break;
             case QueryLevel::Series:
                 if (keyword == "NumberOfSeriesRelatedInstances") return count(aggregate->instances);
                 break;
-            case QueryLevel::Image: break;
+            case QueryLevel::Image:
+                break;
         }
         return std::nullopt;
     }
@@ -112,10 +119,14 @@ FindService::FindService(const QueryService& queries) : queries_(queries) {}
 
 const char* FindService::uniqueKey(QueryLevel level) {
     switch (level) {
-        case QueryLevel::Patient: return "PatientID";
-        case QueryLevel::Study: return "StudyInstanceUID";
-        case QueryLevel::Series: return "SeriesInstanceUID";
-        case QueryLevel::Image: return "SOPInstanceUID";
+        case QueryLevel::Patient:
+            return "PatientID";
+        case QueryLevel::Study:
+            return "StudyInstanceUID";
+        case QueryLevel::Series:
+            return "SeriesInstanceUID";
+        case QueryLevel::Image:
+            return "SOPInstanceUID";
     }
     return "SOPInstanceUID";
 }
@@ -159,7 +170,8 @@ std::size_t FindService::find(const FindRequest& request, const std::function<bo
 
     // Pass 2: every record of a chunk of entities, aggregated.
     auto fields = shaper.valueFields();
-    for (const char* field : {"PatientID", "PatientName", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality"})
+    for (const char* field :
+         {"PatientID", "PatientName", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality"})
         addField(fields, field);
     for (const auto& field : query.fields()) addField(fields, field);
     // Aggregates the records of `chunk` found by `chunkQuery`; false when the visitor stopped.

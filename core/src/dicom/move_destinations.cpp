@@ -19,7 +19,9 @@ std::string trimmed(std::string_view text) {
     return std::string(text);
 }
 
-std::string entryKey(std::size_t index) { return std::string(MoveDestinations::kKey) + "[" + std::to_string(index) + "]"; }
+std::string entryKey(std::size_t index) {
+    return std::string(MoveDestinations::kKey) + "[" + std::to_string(index) + "]";
+}
 
 std::optional<std::uint16_t> parsePort(const std::string& text) {
     int port = 0;
@@ -90,7 +92,8 @@ void MoveDestinations::add(const MoveDestination& input) {
         throw Error(ErrorCode::InvalidArgument, "Illegal AE title: 1 to 16 characters, no backslash");
     }
     if (destination.address.empty()) throw Error(ErrorCode::InvalidArgument, "Illegal address: must not be empty");
-    if (destination.port == 0) throw Error(ErrorCode::InvalidArgument, "Illegal port parameter: must be a valid TCP port");
+    if (destination.port == 0)
+        throw Error(ErrorCode::InvalidArgument, "Illegal port parameter: must be a valid TCP port");
 
     std::lock_guard lock(mutex_);
     const auto all = readAll();

@@ -26,7 +26,7 @@ struct ParsedIdentifier {
     std::optional<core::QueryLevel> level;  ///< nullopt: QueryRetrieveLevel missing or not valid
     std::string levelText;                  ///< as sent, for the error comment
     std::vector<core::FindKey> keys;
-    bool hasSequenceKeys = false;           ///< matching on sequence contents is not supported
+    bool hasSequenceKeys = false;  ///< matching on sequence contents is not supported
 };
 
 ParsedIdentifier readIdentifier(DcmDataset& identifier);

@@ -17,7 +17,9 @@
 namespace tessera::server {
 namespace {
 
-Poco::Logger& logger() { return Poco::Logger::get("tessera.dicom.query"); }
+Poco::Logger& logger() {
+    return Poco::Logger::get("tessera.dicom.query");
+}
 
 std::vector<std::string> splitUids(const std::string& text) {
     std::vector<std::string> out;

@@ -2,8 +2,8 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcvrat.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrat.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
@@ -11,13 +11,13 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
-#include <chrono>
 
 #include "dicom/dicom_listener.hpp"
 #include "dicom/dicom_listener_config.hpp"
@@ -31,7 +31,9 @@
 namespace tessera::server {
 namespace {
 
-Poco::Logger& logger() { return Poco::Logger::get("tessera.dicom.query"); }
+Poco::Logger& logger() {
+    return Poco::Logger::get("tessera.dicom.query");
+}
 
 const std::vector<std::string>& queryTransferSyntaxes() {
     static const std::vector<std::string> syntaxes = {UID_LittleEndianExplicitTransferSyntax,
@@ -79,7 +81,8 @@ bool isStudyRoot(const char* sopClass) {
 
 bool isUncompressed(const std::string& transferSyntax) {
     return transferSyntax == UID_LittleEndianExplicitTransferSyntax ||
-           transferSyntax == UID_LittleEndianImplicitTransferSyntax || transferSyntax == UID_BigEndianExplicitTransferSyntax;
+           transferSyntax == UID_LittleEndianImplicitTransferSyntax ||
+           transferSyntax == UID_BigEndianExplicitTransferSyntax;
 }
 
 // The association cannot carry on (a response or sub-operation could not be sent): the listener
@@ -96,10 +99,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-DIC_US clampCount(std::size_t count) { return static_cast<DIC_US>(std::min<std::size_t>(count, 0xFFFF)); }
+DIC_US clampCount(std::size_t count) {
+    return static_cast<DIC_US>(std::min<std::size_t>(count, 0xFFFF));
+}
 
 // Status detail for a failure: OffendingElement and/or ErrorComment.
-std::unique_ptr<DcmDataset> failureDetail(const std::string& comment, std::optional<DcmTagKey> offending = std::nullopt) {
+std::unique_ptr<DcmDataset> failureDetail(const std::string& comment,
+                                          std::optional<DcmTagKey> offending = std::nullopt) {
     auto detail = std::make_unique<DcmDataset>();
     if (offending) {
         auto* element = new DcmAttributeTag(DCM_OffendingElement);
@@ -228,7 +234,8 @@ public:
             ASC_addPresentationContext(params, id, sopClass.c_str(), one, 1);
             id = static_cast<T_ASC_PresentationContextID>(id + 2);
             if (id <= 253 && isUncompressed(transferSyntax) && withFallback.insert(sopClass).second) {
-                const char* fallback[] = {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax};
+                const char* fallback[] = {UID_LittleEndianExplicitTransferSyntax,
+                                          UID_LittleEndianImplicitTransferSyntax};
                 ASC_addPresentationContext(params, id, sopClass.c_str(), fallback, 2);
                 id = static_cast<T_ASC_PresentationContextID>(id + 2);
             }
@@ -284,7 +291,8 @@ struct QueryRetrieveScpService::Impl {
     std::string aeTitle;
     std::chrono::milliseconds responseDelay{0};
 
-    Impl(core::ServerSettings& s, const core::QueryService& q, const core::ProviderRegistry& r, core::MoveDestinations& d)
+    Impl(core::ServerSettings& s, const core::QueryService& q, const core::ProviderRegistry& r,
+         core::MoveDestinations& d)
         : settings(s), queries(q), destinations(d), finder(q), source(q, r) {}
 
     static std::vector<AcceptedSyntax> contexts() {
@@ -299,21 +307,30 @@ struct QueryRetrieveScpService::Impl {
 
     bool handle(DicomAssociation& association, T_DIMSE_Message& request, T_ASC_PresentationContextID context) {
         switch (request.CommandField) {
-            case DIMSE_C_FIND_RQ: find(association, request.msg.CFindRQ, context); return true;
-            case DIMSE_C_MOVE_RQ: move(association, request.msg.CMoveRQ, context); return true;
-            case DIMSE_C_GET_RQ: get(association, request.msg.CGetRQ, context); return true;
-            case DIMSE_C_CANCEL_RQ: return true;  // for an operation already finished: nothing to do
-            default: return false;
+            case DIMSE_C_FIND_RQ:
+                find(association, request.msg.CFindRQ, context);
+                return true;
+            case DIMSE_C_MOVE_RQ:
+                move(association, request.msg.CMoveRQ, context);
+                return true;
+            case DIMSE_C_GET_RQ:
+                get(association, request.msg.CGetRQ, context);
+                return true;
+            case DIMSE_C_CANCEL_RQ:
+                return true;  // for an operation already finished: nothing to do
+            default:
+                return false;
         }
     }
 
     // Reads the identifier that follows a request; throws when the association is unusable.
-    static std::unique_ptr<DcmDataset> receiveIdentifier(DicomAssociation& association, T_ASC_PresentationContextID context) {
+    static std::unique_ptr<DcmDataset> receiveIdentifier(DicomAssociation& association,
+                                                         T_ASC_PresentationContextID context) {
         DcmDataset* identifier = nullptr;
         T_ASC_PresentationContextID dataContext = context;
-        const OFCondition condition = DIMSE_receiveDataSetInMemory(association.raw(), DIMSE_BLOCKING,
-                                                                   association.dimseTimeoutSeconds(), &dataContext,
-                                                                   &identifier, nullptr, nullptr);
+        const OFCondition condition =
+            DIMSE_receiveDataSetInMemory(association.raw(), DIMSE_BLOCKING, association.dimseTimeoutSeconds(),
+                                         &dataContext, &identifier, nullptr, nullptr);
         if (condition.bad()) {
             delete identifier;
             throw AssociationBroken(std::string("cannot read the identifier: ") + condition.text());
@@ -325,8 +342,7 @@ struct QueryRetrieveScpService::Impl {
                      DcmDataset* detail, DcmDataset* dataset) {
         const OFCondition condition =
             DIMSE_sendMessageUsingMemoryData(association.raw(), context, &message, detail, dataset, nullptr, nullptr);
-        if (condition.bad())
-            throw AssociationBroken(std::string("cannot send a response: ") + condition.text());
+        if (condition.bad()) throw AssociationBroken(std::string("cannot send a response: ") + condition.text());
     }
 
     static bool cancelled(DicomAssociation& association, T_ASC_PresentationContextID context, DIC_US messageId) {
@@ -342,19 +358,21 @@ struct QueryRetrieveScpService::Impl {
         message.CommandField = DIMSE_C_FIND_RSP;
         auto& response = message.msg.CFindRSP;
         response.MessageIDBeingRespondedTo = request.MessageID;
-        OFStandard::strlcpy(response.AffectedSOPClassUID, request.AffectedSOPClassUID, sizeof response.AffectedSOPClassUID);
+        OFStandard::strlcpy(response.AffectedSOPClassUID, request.AffectedSOPClassUID,
+                            sizeof response.AffectedSOPClassUID);
         response.opts = O_FIND_AFFECTEDSOPCLASSUID;
 
         const auto parsed = readIdentifier(*identifier);
         if (!parsed.level || (isStudyRoot(request.AffectedSOPClassUID) && *parsed.level == core::QueryLevel::Patient)) {
-            auto detail = failureDetail("Invalid QueryRetrieveLevel '" + parsed.levelText + "'", DCM_QueryRetrieveLevel);
+            auto detail =
+                failureDetail("Invalid QueryRetrieveLevel '" + parsed.levelText + "'", DCM_QueryRetrieveLevel);
             response.DimseStatus = STATUS_FIND_Error_DataSetDoesNotMatchSOPClass;
             response.DataSetType = DIMSE_DATASET_NULL;
             send(association, context, message, detail.get(), nullptr);
             return;
         }
-        logger().debug("C-FIND %s at %s from %s", std::string(core::toString(*parsed.level)), request.AffectedSOPClassUID,
-                       association.describe());
+        logger().debug("C-FIND %s at %s from %s", std::string(core::toString(*parsed.level)),
+                       request.AffectedSOPClassUID, association.describe());
         bool wasCancelled = false;
         std::size_t matches = 0;
         std::unique_ptr<DcmDataset> failure;
@@ -433,7 +451,8 @@ struct QueryRetrieveScpService::Impl {
             Impl::send(association, context, message, detail, identifier);
         }
 
-        void refuse(DIC_US status, const std::string& comment, std::optional<DcmTagKey> offending = std::nullopt) const {
+        void refuse(DIC_US status, const std::string& comment,
+                    std::optional<DcmTagKey> offending = std::nullopt) const {
             auto detail = failureDetail(comment, offending);
             T_DIMSE_Message message;
             std::memset(&message, 0, sizeof message);
@@ -463,7 +482,8 @@ struct QueryRetrieveScpService::Impl {
 
     // The sub-operation loop shared by C-MOVE and C-GET: pending responses after each, C-CANCEL
     // checked between them, the final status at the end.
-    void runSubOperations(const RetrieveResponder& responder, const std::vector<sdk::Uri>& uris, const SendOne& sendOne) {
+    void runSubOperations(const RetrieveResponder& responder, const std::vector<sdk::Uri>& uris,
+                          const SendOne& sendOne) {
         SubOperationCounts counts;
         counts.remaining = uris.size();
         bool wasCancelled = false;
@@ -510,8 +530,10 @@ struct QueryRetrieveScpService::Impl {
         }
         auto failedList = failedUidList(counts);
         DIC_US status = STATUS_Success;
-        if (wasCancelled) status = STATUS_MOVE_Cancel_SubOperationsTerminatedDueToCancelIndication;
-        else if (counts.failed > 0 || counts.warning > 0) status = STATUS_MOVE_Warning_SubOperationsCompleteOneOrMoreFailures;
+        if (wasCancelled)
+            status = STATUS_MOVE_Cancel_SubOperationsTerminatedDueToCancelIndication;
+        else if (counts.failed > 0 || counts.warning > 0)
+            status = STATUS_MOVE_Warning_SubOperationsCompleteOneOrMoreFailures;
         if (status == STATUS_Success) counts.remaining = 0;
         responder.send(status, counts, wasCancelled, nullptr, failedList.get());
         logger().information("C-%s from %s: %?d completed, %?d failed, %?d warnings%s",
@@ -528,7 +550,8 @@ struct QueryRetrieveScpService::Impl {
         const auto destination = destinations.find(destinationAe);
         if (!destination) {
             // Dicoogle falls back to the caller's address and source port; PS3.4 says refuse.
-            logger().warning("C-MOVE from %s to unknown destination '%s' refused", association.describe(), destinationAe);
+            logger().warning("C-MOVE from %s to unknown destination '%s' refused", association.describe(),
+                             destinationAe);
             responder.refuse(STATUS_MOVE_Refused_MoveDestinationUnknown, "Unknown move destination " + destinationAe);
             return;
         }
@@ -559,11 +582,11 @@ struct QueryRetrieveScpService::Impl {
             }
         }
         OutgoingAssociation outgoing;
-        const OFCondition connected =
-            outgoing.open(aeTitle, *destination, pairs, association.dimseTimeoutSeconds());
+        const OFCondition connected = outgoing.open(aeTitle, *destination, pairs, association.dimseTimeoutSeconds());
         if (connected.bad()) {
             logger().warning("C-MOVE from %s: cannot associate with %s at %s:%hu: %s", association.describe(),
-                             destination->aeTitle, destination->address, destination->port, std::string(connected.text()));
+                             destination->aeTitle, destination->address, destination->port,
+                             std::string(connected.text()));
             SubOperationCounts counts;
             counts.failed = uris.size();
             auto detail = failureDetail("Cannot associate with " + destination->aeTitle);
@@ -574,8 +597,8 @@ struct QueryRetrieveScpService::Impl {
         runSubOperations(responder, uris, [&](const RetrievedFile& file, bool&) -> std::optional<DIC_US> {
             const auto id = storeContext(outgoing.raw(), file);
             if (id == 0) {
-                logger().warning("C-MOVE to %s: no accepted context for %s in %s", destination->aeTitle, file.sopClassUid,
-                                 file.transferSyntaxUid);
+                logger().warning("C-MOVE to %s: no accepted context for %s in %s", destination->aeTitle,
+                                 file.sopClassUid, file.transferSyntaxUid);
                 return std::nullopt;
             }
             DIC_US status = 0;
@@ -607,25 +630,28 @@ struct QueryRetrieveScpService::Impl {
             return;
         }
         T_ASC_Association* raw = association.raw();
-        runSubOperations(responder, uris, [&](const RetrievedFile& file, bool& cancelledDuring) -> std::optional<DIC_US> {
-            const auto id = storeContext(raw, file);
-            if (id == 0) {
-                logger().warning("C-GET from %s: no storage context for %s in %s", association.describe(),
-                                 file.sopClassUid, file.transferSyntaxUid);
-                return std::nullopt;
-            }
-            DIC_US status = 0;
-            T_DIMSE_DetectedCancelParameters cancel;
-            std::memset(&cancel, 0, sizeof cancel);
-            const OFCondition sent =
-                storeFile(raw, id, file, association.dimseTimeoutSeconds(), status, nullptr, 0, &cancel);
-            if (cancel.cancelEncountered && cancel.req.MessageIDBeingRespondedTo == request.MessageID) cancelledDuring = true;
-            if (sent.bad()) {
-                logger().warning("C-GET from %s: C-STORE failed: %s", association.describe(), std::string(sent.text()));
-                throw AssociationBroken(std::string("cannot send a sub-operation: ") + sent.text());
-            }
-            return status;
-        });
+        runSubOperations(
+            responder, uris, [&](const RetrievedFile& file, bool& cancelledDuring) -> std::optional<DIC_US> {
+                const auto id = storeContext(raw, file);
+                if (id == 0) {
+                    logger().warning("C-GET from %s: no storage context for %s in %s", association.describe(),
+                                     file.sopClassUid, file.transferSyntaxUid);
+                    return std::nullopt;
+                }
+                DIC_US status = 0;
+                T_DIMSE_DetectedCancelParameters cancel;
+                std::memset(&cancel, 0, sizeof cancel);
+                const OFCondition sent =
+                    storeFile(raw, id, file, association.dimseTimeoutSeconds(), status, nullptr, 0, &cancel);
+                if (cancel.cancelEncountered && cancel.req.MessageIDBeingRespondedTo == request.MessageID)
+                    cancelledDuring = true;
+                if (sent.bad()) {
+                    logger().warning("C-GET from %s: C-STORE failed: %s", association.describe(),
+                                     std::string(sent.text()));
+                    throw AssociationBroken(std::string("cannot send a sub-operation: ") + sent.text());
+                }
+                return status;
+            });
     }
 };
 
@@ -634,9 +660,13 @@ QueryRetrieveScpService::QueryRetrieveScpService(core::ServerSettings& settings,
                                                  core::MoveDestinations& destinations)
     : impl_(std::make_unique<Impl>(settings, queries, registry, destinations)) {}
 
-QueryRetrieveScpService::~QueryRetrieveScpService() { stop(); }
+QueryRetrieveScpService::~QueryRetrieveScpService() {
+    stop();
+}
 
-std::string QueryRetrieveScpService::name() const { return "query"; }
+std::string QueryRetrieveScpService::name() const {
+    return "query";
+}
 
 void QueryRetrieveScpService::start() {
     std::lock_guard lock(impl_->mutex);

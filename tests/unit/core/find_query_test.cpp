@@ -59,7 +59,8 @@ TEST_CASE("The identifier becomes the SDK tree directly", "[find_query]") {
         {{"PatientName", "PN", "Smi*"}, sdk::WildcardQuery{"PatientName", "Smi*"}},
         {{"PatientName", "PN", "?mith"}, sdk::WildcardQuery{"PatientName", "?mith"}},
         // Lucene syntax and DICOM separators stay literal: they are values of a Term, not text.
-        {{"StudyDescription", "LO", "a:b OR (c) AND \"d\""}, sdk::TermQuery{"StudyDescription", "a:b OR (c) AND \"d\""}},
+        {{"StudyDescription", "LO", "a:b OR (c) AND \"d\""},
+         sdk::TermQuery{"StudyDescription", "a:b OR (c) AND \"d\""}},
         {{"InstitutionName", "LO", "St. Mary's / North"}, sdk::TermQuery{"InstitutionName", "St. Mary's / North"}},
         {{"StudyInstanceUID", "UI", "1.2.3\\1.2.4"},
          sdk::BooleanQuery{{{sdk::Occur::Should, sdk::TermQuery{"StudyInstanceUID", "1.2.3"}},
@@ -88,8 +89,8 @@ TEST_CASE("The identifier becomes the SDK tree directly", "[find_query]") {
 
 TEST_CASE("Several keys are ANDed", "[find_query]") {
     const FindQuery query({{"PatientID", "LO", "P1"}, {"Modality", "CS", "CT"}, {"StudyDate", "DA", ""}});
-    const sdk::QueryNode expected = sdk::BooleanQuery{{{sdk::Occur::Must, sdk::TermQuery{"PatientID", "P1"}},
-                                                       {sdk::Occur::Must, sdk::TermQuery{"Modality", "CT"}}}};
+    const sdk::QueryNode expected = sdk::BooleanQuery{
+        {{sdk::Occur::Must, sdk::TermQuery{"PatientID", "P1"}}, {sdk::Occur::Must, sdk::TermQuery{"Modality", "CT"}}}};
     CHECK(query.query() == expected);
     CHECK(query.text() == "PatientID:\"P1\" AND Modality:\"CT\"");
     CHECK(query.fields() == std::vector<std::string>{"PatientID", "Modality"});

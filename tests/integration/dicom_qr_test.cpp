@@ -139,7 +139,8 @@ std::vector<FindAnswer> parseFindOutput(const std::string& output) {
 // The server with the sample images indexed and the Q/R SCP on a known port.
 class QrServer {
 public:
-    explicit QrServer(int responseDelayMs = 0) : dataDir_(makeTempDir("tessera-qr-it")), queryPort_(freePort()) {
+    explicit QrServer(int responseDelayMs = 0, const std::string& folder = "images")
+        : dataDir_(makeTempDir("tessera-qr-it")), queryPort_(freePort()) {
         std::ofstream(dataDir_ / "server.xml")
             << "<config><dicom-services><query-retrieve><rsp-delay>" << responseDelayMs
             << "</rsp-delay></query-retrieve></dicom-services><plugins><plugin name=\"file\"><setting key=\"roots\">"
@@ -148,7 +149,7 @@ public:
                                                   dataDir_);
         token_ = server_->login();
         const auto started = server_->request(
-            "POST", "/management/tasks/index?uri=" + urlEncode("file:" + (Manifest::samplesDir() / "images").string()),
+            "POST", "/management/tasks/index?uri=" + urlEncode("file:" + (Manifest::samplesDir() / folder).string()),
             token_);
         REQUIRE(started.status == 200);
         for (int i = 0; i < 300; ++i) {
@@ -342,6 +343,29 @@ TEST_CASE("C-FIND answers every level and root as MANIFEST.tsv says", "[dicom_qr
         CHECK(output.find("Error: DataSetDoesNotMatchSOPClass") != std::string::npos);
         CHECK(output.find("Find Response: 1") == std::string::npos);
     }
+}
+
+TEST_CASE("C-FIND speaks UTF-8 out and decodes the identifier's character set in", "[dicom_qr]") {
+    QrServer it(0, "charsets");
+    const auto& japanese = Manifest::samples().byFile("charsets/chrH31_ISO2022_IR87.dcm");
+    auto answers = it.find("-P", {"QueryRetrieveLevel=PATIENT", "PatientID=H31EXAMPLE", "PatientName"});
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].at("(0008,0005)") == "ISO_IR 192");  // added although not asked for
+    CHECK(answers[0].at("(0010,0010)") == japanese["PatientName"]);
+
+    // ASCII answers carry no character set, or an empty one when asked for.
+    answers = it.find("-P", {"QueryRetrieveLevel=PATIENT", "PatientID=SCSFREN", "SpecificCharacterSet"});
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].at("(0008,0005)") == "");
+
+    // A Latin-1 identifier: "Buc^J\xe9r\xf4me" is decoded before matching.
+    answers = it.find("-P", {"QueryRetrieveLevel=PATIENT", "SpecificCharacterSet=ISO_IR 100",
+                             "PatientName=Buc^J\xe9r\xf4me", "PatientID"});
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].at("(0010,0020)") == "SCSFREN");
+    answers = it.find(
+        "-P", {"QueryRetrieveLevel=PATIENT", "SpecificCharacterSet=ISO_IR 100", "PatientName=J\xe9*", "PatientID"});
+    CHECK(answers.empty());
 }
 
 TEST_CASE("C-CANCEL ends a C-FIND with FE00", "[dicom_qr]") {

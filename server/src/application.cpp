@@ -3,6 +3,7 @@
 #include <Poco/Logger.h>
 
 #include "tessera/core/dicom/dicom_dictionary.hpp"
+#include "tessera/core/dicom/move_destinations.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/core/imaging/image_renderer.hpp"
 #include "tessera/core/dicom/transfer_settings.hpp"
@@ -26,6 +27,7 @@
 #include "tessera/server/server_context.hpp"
 #include "dicom/dicom_services.hpp"
 #include "dicom/storage_scp_service.hpp"
+#include "dicom/query_retrieve_scp_service.hpp"
 
 namespace tessera::server {
 namespace {
@@ -76,6 +78,7 @@ struct Application::Impl {
     std::unique_ptr<core::QueryService> queries;
     std::unique_ptr<core::WatchFolder> watchFolder;
     std::unique_ptr<core::TransferSettings> transfer;
+    std::unique_ptr<core::MoveDestinations> moveDestinations;  // before dicom: the Q/R SCP borrows it
     std::unique_ptr<DicomServices> dicom;
     std::unique_ptr<ServerContext> context;
     Router router;
@@ -138,6 +141,9 @@ struct Application::Impl {
         if (cli.queryPort) dicom->setPortOverride("query", static_cast<std::uint16_t>(*cli.queryPort));
         dicom->setStorage(std::make_unique<StorageScpService>(*settings, *transfer, plugins->registry(), *indexing,
                                                               *queries, *dicom));
+        moveDestinations = std::make_unique<core::MoveDestinations>(*settings);
+        dicom->setQuery(std::make_unique<QueryRetrieveScpService>(*settings, *queries, plugins->registry(),
+                                                                  *moveDestinations, *dicom));
 
         context = std::unique_ptr<ServerContext>(
             new ServerContext{*settings, *users, *sessions, *plugins, *recentLog, std::chrono::steady_clock::now(),
@@ -154,6 +160,8 @@ struct Application::Impl {
         addImageRoutes(router, *context);
         addDicomRoutes(router, *context);
         addWebServiceProviderRoutes(router, *context);
+
+        addMoveDestinationRoutes(router, *context, *moveDestinations);
     }
 
     void applyWatchSettings() {

@@ -373,6 +373,16 @@ private:
             ASC_acceptContextsWithPreferredTransferSyntaxes(params, abstract.data(), static_cast<int>(abstract.size()),
                                                             ts.data(), static_cast<int>(ts.size()));
         }
+        // C-GET: the requester proposes storage contexts in the SCP role (it receives the
+        // sub-operations); accept the role it proposes, or no C-STORE may go back on them.
+        for (int i = 0; i < ASC_countPresentationContexts(params); ++i) {
+            T_ASC_PresentationContext pc;
+            if (ASC_getPresentationContext(params, i, &pc).bad()) continue;
+            if (pc.resultReason == ASC_P_ACCEPTANCE && pc.proposedRole != ASC_SC_ROLE_DEFAULT &&
+                pc.acceptedRole != pc.proposedRole)
+                ASC_acceptPresentationContext(params, pc.presentationContextID, pc.acceptedTransferSyntax,
+                                              pc.proposedRole);
+        }
     }
 
     void commandLoop(DicomAssociation& accepted) {

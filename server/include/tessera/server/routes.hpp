@@ -8,6 +8,10 @@
 #include "tessera/sdk/http.hpp"
 #include "tessera/sdk/web_service_provider.hpp"
 
+namespace tessera::core {
+class MoveDestinations;
+}
+
 namespace tessera::server {
 
 class Router;
@@ -33,6 +37,8 @@ void addImageRoutes(Router& router, ServerContext& context);
 /// /management/settings/dicom (aetitle), /management/settings/dicom/query,
 /// /management/settings/transfer.
 void addDicomRoutes(Router& router, ServerContext& context);
+/// GET/POST /management/settings/storage/dicom: the C-MOVE destinations (admin).
+void addMoveDestinationRoutes(Router& router, ServerContext& context, core::MoveDestinations& destinations);
 /// Mounts every WebServiceProvider's routes under /ext/<provider name>. A route that clashes
 /// with an existing one is logged and skipped.
 void addWebServiceProviderRoutes(Router& router, ServerContext& context);

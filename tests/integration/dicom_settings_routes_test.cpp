@@ -59,7 +59,8 @@ private:
 
 }  // namespace
 
-TEST_CASE("GET /management/dicom/storage reports the running SCP, query is 503 until it exists", "[dicom][settings]") {
+TEST_CASE("GET /management/dicom/storage and /query report the running SCPs; query stops and starts at once",
+          "[dicom][settings]") {
     ServerProcess server;
     Admin admin(server);
     auto status = admin.get("/management/dicom/storage");
@@ -71,9 +72,16 @@ TEST_CASE("GET /management/dicom/storage reports the running SCP, query is 503 u
     CHECK_FALSE(body->has("hostname"));
 
     auto query = admin.get("/management/dicom/query");
-    CHECK(query.status == 503);
-    CHECK(parseObject(query.body)->getValue<std::string>("error") == "query/retrieve service not available");
-    CHECK(admin.post("/management/dicom/query?running=true").status == 503);
+    REQUIRE(query.status == 200);
+    auto queryBody = parseObject(query.body);
+    CHECK(queryBody->getValue<bool>("isRunning"));
+    CHECK(queryBody->getValue<int>("port") == server.queryPort());
+    CHECK(echoscu(server.queryPort()).ok());
+    CHECK(admin.post("/management/dicom/query?running=false").status == 200);
+    CHECK_FALSE(parseObject(admin.get("/management/dicom/query").body)->getValue<bool>("isRunning"));
+    CHECK_FALSE(echoscu(server.queryPort()).ok());
+    CHECK(admin.post("/management/dicom/query?running=true").status == 200);
+    CHECK(parseObject(admin.get("/management/dicom/query").body)->getValue<bool>("isRunning"));
 
     // Admin only.
     CHECK(server.request("GET", "/management/dicom/storage").status == 401);

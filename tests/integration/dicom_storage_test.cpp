@@ -159,10 +159,11 @@ private:
 
 }  // namespace
 
-TEST_CASE("C-ECHO on the storage port, a wrong called AE title is rejected", "[dicom][storage]") {
+TEST_CASE("C-ECHO on the storage and the query port, a wrong called AE title is rejected", "[dicom][storage]") {
     StorageServer s;
     REQUIRE(s.port() != 0);
-    CHECK(s.server().queryPort() == 0);  // the Q/R service does not exist yet
+    REQUIRE(s.server().queryPort() != 0);
+    CHECK(echoscu(s.server().queryPort()).ok());
     CHECK(echoscu(s.port()).ok());
     CHECK_FALSE(echoscu(s.port(), "NOT-OURS").ok());
     CHECK(echoscu(s.port()).ok());

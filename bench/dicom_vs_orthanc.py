@@ -30,6 +30,11 @@ import urllib.request
 
 RECEIVER_AE = "BENCHRECV"
 
+# DCMTK (in Orthanc, in the client, in storescp) leaves Nagle's algorithm on unless TCP_NODELAY=1
+# is in the environment; the issue asks for Orthanc with TCP_NODELAY=1, and every process here
+# gets it (Tessera sets TCP_NODELAY on its associations itself).
+os.environ["TCP_NODELAY"] = "1"
+
 
 def free_port():
     with socket.socket() as s:
@@ -180,33 +185,30 @@ def one_run(args, make_server, kinds, studies, work):
         result["store1"], result["store1_failures"] = store(args, server, 1)
     finally:
         server.stop()
-    server = make_server(None)
-    try:
-        result["store4"], result["store4_failures"] = store(args, server, 4)
-        for line in client(args, server, server.query_port, "find", "--warmup", "10", "--requests",
-                           str(args.requests), *kinds):
-            result["find_" + line[1]] = {"matches": int(line[2]), "p50": float(line[3]), "p95": float(line[4])}
-        result["peak_rss_mb"] = server.rss_mb()
-    finally:
-        server.stop()
 
-    # C-MOVE: a fresh server that knows the receiver, filled over 4 associations.
+    # A fresh server that knows the C-MOVE receiver: filled over 4 associations, then queried,
+    # then asked to move.
     receive_dir = tempfile.mkdtemp(prefix="recv-", dir=work)
     receive_port = free_port()
     receiver = subprocess.Popen(["storescp", "+xa", "-aet", RECEIVER_AE, "-od", receive_dir, str(receive_port)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(receive_port)
-    server = make_server(receive_port)
+    server = None
     try:
+        wait_port(receive_port)
+        server = make_server(receive_port)
         server.add_destination(RECEIVER_AE, receive_port)
-        store(args, server, 4)
+        result["store4"], result["store4_failures"] = store(args, server, 4)
+        for line in client(args, server, server.query_port, "find", "--warmup", "10", "--requests",
+                           str(args.requests), *kinds):
+            result["find_" + line[1]] = {"matches": int(line[2]), "p50": float(line[3]), "p95": float(line[4])}
         (line,) = client(args, server, server.query_port, "move", "--dest", RECEIVER_AE, *studies)
         completed, failed, seconds = int(line[2]), int(line[3]), float(line[4])
-        moved = dir_bytes(receive_dir)
-        result["move_mbps"] = moved / 1e6 / seconds
+        result["move_mbps"] = dir_bytes(receive_dir) / 1e6 / seconds
         result["move_completed"], result["move_failed"] = completed, failed
+        result["peak_rss_mb"] = server.rss_mb()
     finally:
-        server.stop()
+        if server:
+            server.stop()
         receiver.terminate()
         receiver.wait()
         shutil.rmtree(receive_dir, ignore_errors=True)

@@ -161,7 +161,7 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
         }
         i = j;
     }
-    doc.set_data(encoder.data());
+    doc.add_value(kDocumentSlot, encoder.data());
     return built;
 }
 

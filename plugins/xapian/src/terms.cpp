@@ -93,6 +93,12 @@ std::string_view trimSpaces(std::string_view text) noexcept {
 
 std::string lowerCase(std::string_view utf8) {
     std::string out;
+    lowerCaseInto(utf8, out);
+    return out;
+}
+
+void lowerCaseInto(std::string_view utf8, std::string& out) {
+    out.clear();
     out.reserve(utf8.size());
     bool ascii = true;
     for (char c : utf8) {
@@ -103,7 +109,7 @@ std::string lowerCase(std::string_view utf8) {
     }
     if (ascii) {
         for (char c : utf8) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-        return out;
+        return;
     }
     for (std::size_t pos = 0; pos < utf8.size();) {
         std::size_t length = 1;
@@ -111,7 +117,6 @@ std::string lowerCase(std::string_view utf8) {
         Xapian::Unicode::append_utf8(out, Xapian::Unicode::tolower(cp));
         pos += length;
     }
-    return out;
 }
 
 std::vector<std::string> splitValues(std::string_view value) {
@@ -127,7 +132,13 @@ std::vector<std::string> splitValues(std::string_view value) {
 }
 
 std::vector<std::string> words(std::string_view text) {
-    std::vector<std::string> out;
+    std::vector<std::string_view> views;
+    wordsInto(text, views);
+    return std::vector<std::string>(views.begin(), views.end());
+}
+
+void wordsInto(std::string_view text, std::vector<std::string_view>& out) {
+    out.clear();
     std::size_t pos = 0;
     std::size_t wordStart = std::string_view::npos;
     while (pos < text.size()) {
@@ -148,7 +159,6 @@ std::vector<std::string> words(std::string_view text) {
         pos += length;
     }
     if (wordStart != std::string_view::npos) out.emplace_back(text.substr(wordStart));
-    return out;
 }
 
 std::string idTerm(std::string_view uri) {
@@ -176,6 +186,14 @@ std::string wordTerm(std::string_view field, std::string_view word) {
 }
 
 std::string freeTextTerm(std::string_view word) { return bounded(std::string(word), 0); }
+
+const std::string& makeTerm(std::string_view prefix, std::string_view text, std::string& out) {
+    out.clear();
+    out.append(prefix);
+    out.append(text);
+    if (out.size() > kMaxTermBytes) out = bounded(std::move(out), prefix.size());
+    return out;
+}
 
 std::string fieldCode(std::uint32_t fieldId) { return std::to_string(fieldId); }
 std::string presenceTerm(std::uint32_t fieldId) { return presenceTerm(fieldCode(fieldId)); }

@@ -1,6 +1,7 @@
 #include "tessera/plugins/xapian/xapian_index.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -86,35 +87,61 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     Xapian::termpos position = 1;
 
     // One pass over the view, terms built straight from its values (no copy of the object).
+    // Every term goes through the same few reused buffers: the document copies each term into
+    // its own map anyway, and a fresh string per term was most of this loop's allocations.
+    std::string lowered, normalisedScratch, term, presencePrefix, exactPrefixText, wordPrefixText;
+    lowered.reserve(256);
+    term.reserve(kMaxTermBytes + 1);
+    std::vector<std::string_view> valueWords;
+    valueWords.reserve(32);
     item.object->forEachAttribute([&](const sdk::DicomAttribute& a) {
         const auto info = catalogue.findOrAdd(a.keyword, a.vr, newEntries);
         if (!info) return;  // keyword too long to catalogue
         encoder.add(info->id, a.value);
-        const std::string code = fieldCode(info->id);
-        doc.add_boolean_term(presenceTerm(code));
+        char codeBuffer[16];
+        const auto codeEnd = std::to_chars(codeBuffer, codeBuffer + sizeof codeBuffer, info->id).ptr;
+        const std::string_view code(codeBuffer, static_cast<std::size_t>(codeEnd - codeBuffer));
+        // (Built by push_back/append: g++ 12 warns falsely on assign("X").append(code).)
+        auto setPrefix = [&](std::string& prefix, char family, bool separator) {
+            prefix.clear();
+            prefix.push_back(family);
+            prefix.append(code);
+            if (separator) prefix.push_back('#');
+        };
+        setPrefix(presencePrefix, 'P', false);
+        setPrefix(exactPrefixText, 'X', true);
+        setPrefix(wordPrefixText, 'W', true);
+        doc.add_boolean_term(makeTerm(presencePrefix, {}, term));
         const bool freeText = isFreeTextVr(a.vr);
         const bool slotted = hasSlot(info->kind);
-        for (const std::string& component : splitValues(lowerCase(a.value))) {
-            const std::string normalised = normaliseForTerm(info->kind, component);
-            doc.add_boolean_term(exactTerm(code, normalised));
+        // Only dates and times are rewritten for their terms; other values are their own term text.
+        const bool normalises = info->kind == FieldKind::Date || info->kind == FieldKind::Time;
+        lowerCaseInto(a.value, lowered);
+        forEachValue(lowered, [&](std::string_view component) {
+            std::string_view normalised = component;
+            if (normalises) {
+                normalisedScratch = normaliseForTerm(info->kind, component);
+                normalised = normalisedScratch;
+            }
+            doc.add_boolean_term(makeTerm(exactPrefixText, normalised, term));
             if (slotted) {
                 if (auto key = sortableKey(info->kind, component)) keys.emplace_back(info->id, std::move(*key));
             }
-            const std::vector<std::string> valueWords = words(component);
+            wordsInto(component, valueWords);
             if (valueWords.size() > 1) {
                 // Positional, so that phrases can require adjacency and order.
                 for (std::size_t w = 0; w < valueWords.size(); ++w) {
                     const auto pos = position + static_cast<Xapian::termpos>(w);
-                    doc.add_posting(wordTerm(code, valueWords[w]), pos, 0);
-                    if (freeText) doc.add_posting(freeTextTerm(valueWords[w]), pos, 0);
+                    doc.add_posting(makeTerm(wordPrefixText, valueWords[w], term), pos, 0);
+                    if (freeText) doc.add_posting(makeTerm({}, valueWords[w], term), pos, 0);
                 }
                 position += static_cast<Xapian::termpos>(valueWords.size()) + kValueGap;
             } else if (valueWords.size() == 1) {
                 // A single word equal to the whole value is already the exact term.
-                if (valueWords.front() != normalised) doc.add_boolean_term(wordTerm(code, valueWords.front()));
-                if (freeText) doc.add_boolean_term(freeTextTerm(valueWords.front()));
+                if (valueWords.front() != normalised) doc.add_boolean_term(makeTerm(wordPrefixText, valueWords.front(), term));
+                if (freeText) doc.add_boolean_term(makeTerm({}, valueWords.front(), term));
             }
-        }
+        });
     });
 
     // One key: the field's single slot, as is. Several: packed in its multi slot, and the
@@ -134,7 +161,7 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
         }
         i = j;
     }
-    doc.set_data(encoder.data());
+    doc.add_value(kDocumentSlot, encoder.data());
     return built;
 }
 

@@ -17,6 +17,7 @@
 #include "tessera/plugins/xapian/document_codec.hpp"
 #include "tessera/plugins/xapian/field_catalogue.hpp"
 #include "tessera/plugins/xapian/query_compiler.hpp"
+#include "tessera/plugins/xapian/value_range_source.hpp"
 #include "tessera/sdk/error.hpp"
 
 namespace tessera::plugins::xapian {
@@ -169,7 +170,7 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
 
     response.results.reserve(page.size());
     for (const Xapian::docid did : page) {
-        const std::string data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_data();
+        const std::string data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_value(kDocumentSlot);
         DocumentReader reader(data);
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;

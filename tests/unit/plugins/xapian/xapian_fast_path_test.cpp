@@ -11,6 +11,7 @@
 
 #include <xapian.h>
 
+#include "tessera/plugins/xapian/document_codec.hpp"
 #include "tessera/plugins/xapian/field_catalogue.hpp"
 #include "tessera/plugins/xapian/terms.hpp"
 #include "tessera/plugins/xapian/value_range_source.hpp"
@@ -270,6 +271,33 @@ TEST_CASE("xapian refuses an index of another layout instead of misreading it", 
     { XapianIndex index(fresh); }
     CHECK(Xapian::Database(fresh.string()).get_metadata(std::string(kFormatMetadataKey)) == kFormatVersion);
     CHECK_NOTHROW(XapianIndex(fresh));
+}
+
+TEST_CASE("xapian layout 3 keeps each document's attributes in value slot 0, not in document data",
+          "[xapian][index][fast]") {
+    TempDir dir;
+    const auto path = dir.path() / "index";
+    VectorView view;
+    view.add(0x00100020, "PatientID", "LO", "PID-7");
+    view.add(0x00080060, "Modality", "CS", "CT");
+    {
+        XapianIndex index(path);
+        const tessera::sdk::IndexItem item{tessera::sdk::Uri::parse("file:/layout/1.dcm"), &view};
+        REQUIRE(index.index(std::span(&item, 1)).indexed == 1);
+    }
+    Xapian::Database db(path.string());
+    REQUIRE(db.get_doccount() == 1);
+    const Xapian::Document doc = db.get_document(db.postlist_begin("Qfile:/layout/1.dcm").operator*());
+    // Document data is compressed by glass on every write; the slot is not.
+    CHECK(doc.get_data().empty());
+    const auto decoded = decodeDocument(doc.get_value(kDocumentSlot));
+    REQUIRE(decoded);
+    CHECK(decoded->uri == "file:/layout/1.dcm");
+    REQUIRE(decoded->attributes.size() == 2);
+    CHECK(decoded->attributes[0].second == "PID-7");
+    CHECK(decoded->attributes[1].second == "CT");
+    // Field ids start at 1: no field's range slots collide with it.
+    CHECK(singleSlot(1) != kDocumentSlot);
 }
 
 TEST_CASE("xapian: the field list '*' returns every stored attribute", "[xapian][query][fast]") {

@@ -55,10 +55,11 @@ struct FieldInfo {
 };
 
 /// Database metadata naming the index layout (term scheme, slots, catalogue, document data), so
-/// that an index written by another layout is refused instead of misread. Layout 2: field ids in
-/// terms, single and multi value slots. (Layout 1, keywords in terms, had no marker.)
+/// that an index written by another layout is refused instead of misread. Layout 3: field ids in
+/// terms, single and multi value slots, the encoded document in value slot 0 (kDocumentSlot).
+/// Layout 2 kept it as Xapian document data. (Layout 1, keywords in terms, had no marker.)
 inline constexpr std::string_view kFormatMetadataKey = "tessera:format";
-inline constexpr std::string_view kFormatVersion = "2";
+inline constexpr std::string_view kFormatVersion = "3";
 
 /// Longest keyword the catalogue takes (metadata keys and terms have byte limits). Longer ones
 /// (deeply nested private sequences) are stored nowhere and not searchable.

@@ -47,6 +47,30 @@ std::vector<std::string> splitValues(std::string_view value);
 /// `\`, spaces and other punctuation split.
 std::vector<std::string> words(std::string_view text);
 
+/// lowerCase() into `out` (replacing its contents), reusing its buffer: the index writer lower-cases
+/// every value of every object.
+void lowerCaseInto(std::string_view utf8, std::string& out);
+
+/// splitValues() without copies: calls `visit` with each trimmed value, as views into `value`.
+template <typename Visit>
+void forEachValue(std::string_view value, Visit&& visit) {
+    auto trim = [](std::string_view text) {
+        while (!text.empty() && (text.front() == ' ' || text.front() == '\0')) text.remove_prefix(1);
+        while (!text.empty() && (text.back() == ' ' || text.back() == '\0')) text.remove_suffix(1);
+        return text;
+    };
+    std::size_t start = 0;
+    while (true) {
+        const auto end = value.find('\\', start);
+        visit(trim(value.substr(start, end == std::string_view::npos ? end : end - start)));
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+    }
+}
+
+/// words() as views into `text`, into `out` (cleared first; its capacity is reused).
+void wordsInto(std::string_view text, std::vector<std::string_view>& out);
+
 std::string idTerm(std::string_view uri);
 std::string presenceTerm(std::string_view field);
 std::string exactPrefix(std::string_view field);
@@ -62,6 +86,10 @@ std::string exactPrefix(std::uint32_t fieldId);
 std::string wordPrefix(std::uint32_t fieldId);
 std::string exactTerm(std::uint32_t fieldId, std::string_view loweredValue);
 std::string wordTerm(std::uint32_t fieldId, std::string_view word);
+
+/// `prefix` + `text` into `out` (replacing its contents, reusing its buffer), bounded like the
+/// other term builders: exactTerm(f, v) == makeTerm(exactPrefix(f), v, out) and so on.
+const std::string& makeTerm(std::string_view prefix, std::string_view text, std::string& out);
 
 /// True for a term built with a hash because its text was too long.
 bool isHashedTerm(std::string_view term) noexcept;

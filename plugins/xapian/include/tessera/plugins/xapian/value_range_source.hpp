@@ -25,6 +25,12 @@ namespace tessera::plugins::xapian {
 
 inline constexpr std::size_t kMaxSlotKeyBytes = 255;
 
+/// The slot holding a document's stored attributes (document_codec.hpp). Not Xapian's document
+/// data: glass zlib-compresses every document data and termlist entry as it is written, under
+/// the writer's lock, and the data was about a third of that work; value slots are stored
+/// uncompressed and written in chunks at commit. Field ids start at 1, so no field uses slot 0.
+constexpr Xapian::valueno kDocumentSlot = 0;
+
 /// The slot holding the key of documents with one key for the field.
 constexpr Xapian::valueno singleSlot(std::uint32_t fieldId) noexcept { return 2 * fieldId; }
 /// The slot holding the packed keys of documents with several keys for the field.

@@ -1,6 +1,9 @@
 #include "tessera/plugins/sqlite/sql_query_compiler.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -23,11 +26,9 @@ constexpr std::size_t kMaxDepth = 256;
 constexpr std::string_view kAll = "1";
 constexpr std::string_view kNone = "0";
 
-// The only SQL text a query can produce: these fragments, the range and glob pieces below,
-// "(", ")", " AND ", " OR ", "NOT ".
+// The only SQL text a query can produce: these fragments, allWords' joins, the range and glob
+// pieces below, "(", ")", " AND ", " OR ", "NOT ".
 constexpr std::string_view kValueEquals = "i.id IN (SELECT doc FROM value_index WHERE field = ? AND value = ?)";
-constexpr std::string_view kWordEquals = "i.id IN (SELECT doc FROM word_index WHERE field = ? AND word = ?)";
-constexpr std::string_view kTextWordEquals = "i.id IN (SELECT doc FROM text_index WHERE word = ?)";
 constexpr std::string_view kKeyEquals = "i.id IN (SELECT doc FROM key_index WHERE field = ? AND key = ?)";
 constexpr std::string_view kPresent = "i.id IN (SELECT doc FROM value_index WHERE field = ?)";
 constexpr std::string_view kFieldPhrase =
@@ -38,6 +39,33 @@ constexpr std::string_view kTextPhrase =
     " WHERE t.word = ? AND p.free = 1 AND instr(p.words, ?) > 0)";
 
 bool isConstant(const CompiledSql& sql, std::string_view constant) { return sql.predicate == constant; }
+
+// Every one of `words` in one field (field id given) or, without a field id, in the free text:
+// one subquery that starts from the most selective word and looks each other word up by
+// (field, word, doc) / (word, doc), instead of one IN-list per word. The order matters because
+// a common word ("syn42" in every "SYN42-..." PatientID) would otherwise be materialised in
+// full; without statistics the longest word is taken as the rarest, and CROSS JOIN makes SQLite
+// keep that order. Only aliases (w0, w1, ...) are generated; every word is a parameter.
+CompiledSql allWords(std::vector<std::string> words, std::optional<SqlValue> field) {
+    std::stable_sort(words.begin(), words.end(),
+                     [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+    const std::string_view table = field ? "word_index" : "text_index";
+    CompiledSql out;
+    // Built with append(): GCC 12 reports a false -Wrestrict on chains of std::string operator+.
+    out.predicate.append("i.id IN (SELECT w0.doc FROM ").append(table).append(" w0");
+    for (std::size_t n = 1; n < words.size(); ++n) {
+        const std::string alias = std::to_string(n);
+        out.predicate.append(" CROSS JOIN ").append(table).append(" w").append(alias);
+        out.predicate.append(" ON w").append(alias).append(".doc = w0.doc AND w").append(alias).append(".word = ?");
+        if (field) out.predicate.append(" AND w").append(alias).append(".field = w0.field");
+        out.params.push_back(words[n]);
+    }
+    out.predicate.append(field ? " WHERE w0.field = ? AND w0.word = ?)" : " WHERE w0.word = ?)");
+    if (field) out.params.push_back(*field);
+    out.params.push_back(words.front());
+    return out;
+}
 
 CompiledSql constant(std::string_view value) { return CompiledSql{std::string(value), {}}; }
 
@@ -188,21 +216,13 @@ CompiledSql SqlQueryCompiler::node(const sdk::QueryNode& n, std::size_t depth) c
 CompiledSql SqlQueryCompiler::term(const sdk::TermQuery& query) const {
     const std::string value = xapian::lowerCase(trimmed(query.value));
     const std::vector<std::string> valueWords = xapian::words(value);
-    if (query.field.empty()) {
-        std::vector<CompiledSql> all;
-        for (const auto& w : valueWords) all.push_back(fragment(kTextWordEquals, {w}));
-        return all.empty() ? constant(kNone) : allOf(std::move(all));
-    }
+    if (query.field.empty()) return valueWords.empty() ? constant(kNone) : allWords(valueWords, std::nullopt);
     const auto info = lookup_(query.field);
     if (!info) return constant(kNone);
     std::vector<CompiledSql> alternatives;
     alternatives.push_back(
         fragment(kValueEquals, {fieldParam(*info), xapian::normaliseForTerm(toXapian(info->kind), value)}));
-    if (!valueWords.empty()) {
-        std::vector<CompiledSql> all;
-        for (const auto& w : valueWords) all.push_back(fragment(kWordEquals, {fieldParam(*info), w}));
-        alternatives.push_back(allOf(std::move(all)));
-    }
+    if (!valueWords.empty()) alternatives.push_back(allWords(valueWords, fieldParam(*info)));
     if (info->kind == FieldKind::Numeric) {
         if (auto number = xapian::parseNumber(value)) alternatives.push_back(fragment(kKeyEquals, {fieldParam(*info), *number}));
     }

@@ -263,9 +263,12 @@ def main():
         cells = ["%.2f" % v for v in values]
         if len(names) == 2:
             ratio = values[0] / values[1] if values[1] else float("inf")
-            met = (ratio >= target) if better_high else (ratio <= target)
-            goal = ("≥ %.1f×" if better_high else "≤ %.1f×") % target
-            cells += ["%.2f×" % ratio, goal + (" met" if met else " MISSED")]
+            if target is None:
+                cells += ["%.2f×" % ratio, ""]
+            else:
+                met = (ratio >= target) if better_high else (ratio <= target)
+                goal = ("≥ %.1f×" if better_high else "≤ %.1f×") % target
+                cells += ["%.2f×" % ratio, goal + (" met" if met else " MISSED")]
         lines.append("| %s | %s |" % (label, " | ".join(cells)))
 
     row("C-STORE instances/s, 1 association", "store1", target=2.0)
@@ -273,7 +276,7 @@ def main():
     for kind in kinds:
         kname = kind.split("=")[0]
         row("C-FIND %s p50 ms" % kname, "find_" + kname, "p50", better_high=False, target=0.5)
-        row("C-FIND %s p95 ms" % kname, "find_" + kname, "p95", better_high=False, target=1e9)
+        row("C-FIND %s p95 ms" % kname, "find_" + kname, "p95", better_high=False, target=None)
     row("C-MOVE MB/s", "move_mbps", target=2.0)
     report = "\n".join(lines) + "\n"
     print(report)

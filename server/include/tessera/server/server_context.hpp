@@ -34,7 +34,7 @@ struct ServerContext {
     core::IndexService& indexing;
     core::QueryService& queries;
     std::filesystem::path dataDir;  // absolute; exports live in <dataDir>/exports
-    /// The storage and query/retrieve SCPs (query() may be null until that service exists).
+    /// The storage and query/retrieve SCPs.
     DicomServices& dicom;
     /// Accepted SOP classes and transfer syntaxes of the storage SCP.
     core::TransferSettings& transfer;

@@ -441,27 +441,7 @@ bool WatchFolder::waitIdle(std::chrono::milliseconds limit) const {
 }
 
 sdk::Uri WatchFolder::fileUri(const fs::path& absolutePath) {
-    if (!absolutePath.is_absolute())
-        throw sdk::Error(sdk::ErrorCode::InvalidArgument, "Not an absolute path: " + absolutePath.string());
-    std::string_view native = absolutePath.native();
-    // `file://x` would read `x` as a host name.
-    while (native.size() > 1 && native[1] == '/') native.remove_prefix(1);
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string text = "file:";
-    text.reserve(text.size() + native.size());
-    for (const char ch : native) {
-        const auto c = static_cast<unsigned char>(ch);
-        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                           c == '.' || c == '_' || c == '~' || c == '/';
-        if (plain) {
-            text.push_back(ch);
-        } else {
-            text.push_back('%');
-            text.push_back(kHex[c >> 4]);
-            text.push_back(kHex[c & 0xf]);
-        }
-    }
-    return sdk::Uri::parse(text);
+    return sdk::Uri::fromFilePath(absolutePath.native());
 }
 
 }  // namespace tessera::core

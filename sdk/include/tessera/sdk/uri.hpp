@@ -22,6 +22,32 @@ class Uri {
 public:
     Uri() = default;
 
+    /// The `file:` URI of an absolute POSIX path: every byte outside RFC 3986's unreserved set
+    /// and `/` is percent-encoded, and leading slashes are folded to one (`file://x` would read
+    /// `x` as a host name). Throws Error(InvalidArgument) for a path that does not start with `/`.
+    /// @since 1.0 (header-only addition)
+    static Uri fromFilePath(std::string_view absolutePath) {
+        if (absolutePath.empty() || absolutePath.front() != '/')
+            throw Error(ErrorCode::InvalidArgument, "Not an absolute path: " + std::string(absolutePath));
+        while (absolutePath.size() > 1 && absolutePath[1] == '/') absolutePath.remove_prefix(1);
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        std::string text = "file:";
+        text.reserve(text.size() + absolutePath.size());
+        for (const char ch : absolutePath) {
+            const auto c = static_cast<unsigned char>(ch);
+            const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                               c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+            if (plain) {
+                text.push_back(ch);
+            } else {
+                text.push_back('%');
+                text.push_back(kHex[c >> 4]);
+                text.push_back(kHex[c & 0xf]);
+            }
+        }
+        return parse(text);
+    }
+
     /// Parses `scheme:rest`. The scheme is RFC 3986 (letter, then letters, digits, `+ - .`) and
     /// is lower-cased; the rest is kept byte for byte. Throws Error(InvalidArgument) otherwise.
     static Uri parse(std::string_view text) {

@@ -420,34 +420,30 @@ struct QueryRetrieveScpService::Impl {
             T_DIMSE_Message message;
             std::memset(&message, 0, sizeof message);
             const bool pending = status == STATUS_MOVE_Pending_SubOperationsAreContinuing;
+            // C-MOVE-RSP and C-GET-RSP carry the same fields in different DCMTK structs and flags.
+            auto fill = [&](auto& r, unsigned sopClassFlag, unsigned completedFlag, unsigned failedFlag,
+                            unsigned warningFlag, unsigned remainingFlag) {
+                r.MessageIDBeingRespondedTo = messageId;
+                OFStandard::strlcpy(r.AffectedSOPClassUID, sopClass.c_str(), sizeof r.AffectedSOPClassUID);
+                r.DimseStatus = status;
+                r.DataSetType = identifier ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
+                r.NumberOfRemainingSubOperations = clampCount(counts.remaining);
+                r.NumberOfCompletedSubOperations = clampCount(counts.completed);
+                r.NumberOfFailedSubOperations = clampCount(counts.failed);
+                r.NumberOfWarningSubOperations = clampCount(counts.warning);
+                r.opts = sopClassFlag | completedFlag | failedFlag | warningFlag |
+                         (pending || withRemaining ? remainingFlag : 0);
+            };
             if (isMove) {
                 message.CommandField = DIMSE_C_MOVE_RSP;
-                auto& r = message.msg.CMoveRSP;
-                r.MessageIDBeingRespondedTo = messageId;
-                OFStandard::strlcpy(r.AffectedSOPClassUID, sopClass.c_str(), sizeof r.AffectedSOPClassUID);
-                r.DimseStatus = status;
-                r.DataSetType = identifier ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
-                r.NumberOfRemainingSubOperations = clampCount(counts.remaining);
-                r.NumberOfCompletedSubOperations = clampCount(counts.completed);
-                r.NumberOfFailedSubOperations = clampCount(counts.failed);
-                r.NumberOfWarningSubOperations = clampCount(counts.warning);
-                r.opts = O_MOVE_AFFECTEDSOPCLASSUID | O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS |
-                         O_MOVE_NUMBEROFFAILEDSUBOPERATIONS | O_MOVE_NUMBEROFWARNINGSUBOPERATIONS |
-                         (pending || withRemaining ? O_MOVE_NUMBEROFREMAININGSUBOPERATIONS : 0);
+                fill(message.msg.CMoveRSP, O_MOVE_AFFECTEDSOPCLASSUID, O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS,
+                     O_MOVE_NUMBEROFFAILEDSUBOPERATIONS, O_MOVE_NUMBEROFWARNINGSUBOPERATIONS,
+                     O_MOVE_NUMBEROFREMAININGSUBOPERATIONS);
             } else {
                 message.CommandField = DIMSE_C_GET_RSP;
-                auto& r = message.msg.CGetRSP;
-                r.MessageIDBeingRespondedTo = messageId;
-                OFStandard::strlcpy(r.AffectedSOPClassUID, sopClass.c_str(), sizeof r.AffectedSOPClassUID);
-                r.DimseStatus = status;
-                r.DataSetType = identifier ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
-                r.NumberOfRemainingSubOperations = clampCount(counts.remaining);
-                r.NumberOfCompletedSubOperations = clampCount(counts.completed);
-                r.NumberOfFailedSubOperations = clampCount(counts.failed);
-                r.NumberOfWarningSubOperations = clampCount(counts.warning);
-                r.opts = O_GET_AFFECTEDSOPCLASSUID | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS |
-                         O_GET_NUMBEROFFAILEDSUBOPERATIONS | O_GET_NUMBEROFWARNINGSUBOPERATIONS |
-                         (pending || withRemaining ? O_GET_NUMBEROFREMAININGSUBOPERATIONS : 0);
+                fill(message.msg.CGetRSP, O_GET_AFFECTEDSOPCLASSUID, O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS,
+                     O_GET_NUMBEROFFAILEDSUBOPERATIONS, O_GET_NUMBEROFWARNINGSUBOPERATIONS,
+                     O_GET_NUMBEROFREMAININGSUBOPERATIONS);
             }
             Impl::send(association, context, message, detail, identifier);
         }

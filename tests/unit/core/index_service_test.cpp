@@ -30,6 +30,7 @@
 #include "tessera/sdk/query_provider.hpp"
 #include "tessera/test/manifest.hpp"
 #include "tessera/test/temp_dir.hpp"
+#include "local_plugin_host.hpp"
 
 namespace fs = std::filesystem;
 namespace sdk = tessera::sdk;
@@ -176,19 +177,7 @@ struct Harness {
             if (!rootList.empty()) rootList += ';';
             rootList += root.string();
         }
-        settings["file"].set("roots", rootList);
-        PluginHostOptions hostOptions;
-        hostOptions.dataRoot = data.path();
-        hostOptions.settingsFor = [this](const std::string& set) -> sdk::SettingsSection& { return settings[set]; };
-        hostOptions.log = [](sdk::LogLevel, const std::string&) {};
-        hostOptions.parseDicom = [](std::span<const std::uint8_t> bytes) {
-            auto result = readDicomBytes(bytes);
-            if (result.status != DicomReadStatus::Ok) throw sdk::Error(sdk::ErrorCode::Corrupted, result.reason);
-            return std::move(result.object);
-        };
-        host = std::make_unique<PluginHost>(std::move(hostOptions));
-        host->loadLibrary(kModules / "tessera-file.so");
-        host->loadLibrary(kModules / "tessera-xapian.so");
+        host = tessera::test::makeLocalPluginHost(kModules, data.path(), rootList, settings);
         if (withMemoryIndex) host->loadLibrary(kTestPlugins / "good" / "tessera-test-good.so");
         host->addSet("counting", [this, offerLocalPath](sdk::HostServices& services) {
             auto set = std::make_unique<CountingSet>(services, offerLocalPath);

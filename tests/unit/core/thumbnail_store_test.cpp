@@ -25,6 +25,7 @@
 #include "tessera/core/thumbnail_indexing.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/test/temp_dir.hpp"
+#include "local_plugin_host.hpp"
 
 namespace fs = std::filesystem;
 namespace sdk = tessera::sdk;
@@ -134,19 +135,7 @@ namespace {
 
 struct ThumbnailHarness {
     explicit ThumbnailHarness(const fs::path& root) {
-        settings["file"].set("roots", root.string());
-        PluginHostOptions hostOptions;
-        hostOptions.dataRoot = data.path();
-        hostOptions.settingsFor = [this](const std::string& set) -> sdk::SettingsSection& { return settings[set]; };
-        hostOptions.log = [](sdk::LogLevel, const std::string&) {};
-        hostOptions.parseDicom = [](std::span<const std::uint8_t> bytes) {
-            auto result = readDicomBytes(bytes);
-            if (result.status != DicomReadStatus::Ok) throw sdk::Error(sdk::ErrorCode::Corrupted, result.reason);
-            return std::move(result.object);
-        };
-        host = std::make_unique<PluginHost>(std::move(hostOptions));
-        host->loadLibrary(kModules / "tessera-file.so");
-        host->loadLibrary(kModules / "tessera-xapian.so");
+        host = tessera::test::makeLocalPluginHost(kModules, data.path(), root.string(), settings);
         REQUIRE(host->dead().empty());
         store = std::make_unique<ThumbnailStore>(data.path() / "thumbnails", renderWithDcm2pnm);
         IndexServiceOptions options;

@@ -24,6 +24,7 @@
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/query_provider.hpp"
 #include "tessera/test/temp_dir.hpp"
+#include "local_plugin_host.hpp"
 
 namespace fs = std::filesystem;
 namespace sdk = tessera::sdk;
@@ -300,19 +301,7 @@ namespace {
 
 struct IndexHarness {
     explicit IndexHarness(const fs::path& watchRoot) {
-        settings["file"].set("roots", watchRoot.string());
-        PluginHostOptions hostOptions;
-        hostOptions.dataRoot = data.path();
-        hostOptions.settingsFor = [this](const std::string& set) -> sdk::SettingsSection& { return settings[set]; };
-        hostOptions.log = [](sdk::LogLevel, const std::string&) {};
-        hostOptions.parseDicom = [](std::span<const std::uint8_t> bytes) {
-            auto result = readDicomBytes(bytes);
-            if (result.status != DicomReadStatus::Ok) throw sdk::Error(sdk::ErrorCode::Corrupted, result.reason);
-            return std::move(result.object);
-        };
-        host = std::make_unique<PluginHost>(std::move(hostOptions));
-        host->loadLibrary(kModules / "tessera-file.so");
-        host->loadLibrary(kModules / "tessera-xapian.so");
+        host = tessera::test::makeLocalPluginHost(kModules, data.path(), watchRoot.string(), settings);
         REQUIRE(host->dead().empty());
         IndexServiceOptions options;
         options.log = [](sdk::LogLevel, const std::string&) {};

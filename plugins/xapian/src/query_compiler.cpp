@@ -158,6 +158,15 @@ CompiledQuery QueryCompiler::compileCounted(const sdk::QueryNode& node) const {
     CompiledQuery compiled;
     if (const auto* termQuery = std::get_if<sdk::TermQuery>(&node)) compiled.query = term(*termQuery, &compiled.total);
     else if (const auto* rangeQuery = std::get_if<sdk::RangeQuery>(&node)) compiled.query = range(*rangeQuery, &compiled.total);
+    else if (const auto* wildcardQuery = std::get_if<sdk::WildcardQuery>(&node); wildcardQuery && !wildcardQuery->field.empty() &&
+             parsePattern(wildcardQuery->pattern).onlyStars) {
+        // `Field:*`: every document has exactly one field-set term, so the sets' frequencies add up.
+        compiled.query = wildcard(*wildcardQuery);
+        Xapian::doccount sum = 0;
+        if (const auto info = catalogue_.find(wildcardQuery->field))
+            for (const auto& setTerm : catalogue_.fieldSetTermsWith(info->id)) sum += db_.get_termfreq(setTerm);
+        compiled.total = sum;
+    }
     else compiled.query = compile(node);
     return compiled;
 }
@@ -238,7 +247,8 @@ Xapian::Query QueryCompiler::wildcard(const sdk::WildcardQuery& query) const {
     }
     if (pattern.onlyStars) {
         if (!info) return matchAll();
-        return Xapian::Query(presenceTerm(info->id));
+        // The documents whose field set holds the field.
+        return termsQuery(Xapian::Query::OP_OR, catalogue_.fieldSetTermsWith(info->id));
     }
     std::vector<std::string> prefixes;
     if (!info) prefixes.emplace_back();

@@ -85,11 +85,14 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     std::vector<std::pair<std::uint32_t, std::string>> keys;
     keys.reserve(64);
     Xapian::termpos position = 1;
+    // The ids of the fields present, for the document's one field-set term.
+    std::vector<std::uint32_t> fieldIds;
+    fieldIds.reserve(256);
 
     // One pass over the view, terms built straight from its values (no copy of the object).
     // Every term goes through the same few reused buffers: the document copies each term into
     // its own map anyway, and a fresh string per term was most of this loop's allocations.
-    std::string lowered, normalisedScratch, term, presencePrefix, exactPrefixText, wordPrefixText;
+    std::string lowered, normalisedScratch, term, exactPrefixText, wordPrefixText;
     lowered.reserve(256);
     term.reserve(kMaxTermBytes + 1);
     std::vector<std::string_view> valueWords;
@@ -108,10 +111,9 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             prefix.append(code);
             if (separator) prefix.push_back('#');
         };
-        setPrefix(presencePrefix, 'P', false);
         setPrefix(exactPrefixText, 'X', true);
         setPrefix(wordPrefixText, 'W', true);
-        doc.add_boolean_term(makeTerm(presencePrefix, {}, term));
+        fieldIds.push_back(info->id);
         const bool freeText = isFreeTextVr(a.vr);
         const bool slotted = hasSlot(info->kind);
         // Only dates and times are rewritten for their terms; other values are their own term text.
@@ -143,6 +145,10 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             }
         });
     });
+
+    std::sort(fieldIds.begin(), fieldIds.end());
+    fieldIds.erase(std::unique(fieldIds.begin(), fieldIds.end()), fieldIds.end());
+    doc.add_boolean_term(catalogue.fieldSetTerm(fieldIds, newEntries));
 
     // One key: the field's single slot, as is. Several: packed in its multi slot, and the
     // catalogue learns (before this document is written) that queries must look there too.

@@ -155,13 +155,13 @@ void FieldCatalogue::markFreeText(std::uint32_t id, std::vector<std::pair<std::s
     markLocked(id, &FieldInfo::freeText, newEntries);
 }
 
-std::vector<std::uint32_t> FieldCatalogue::freeTextFields() const {
-    std::vector<std::uint32_t> ids;
+std::vector<FieldInfo> FieldCatalogue::freeTextFields() const {
+    std::vector<FieldInfo> fields;
     std::shared_lock lock(mutex_);
     for (const auto& [keyword, info] : byKeyword_)
-        if (info.freeText) ids.push_back(info.id);
-    std::sort(ids.begin(), ids.end());
-    return ids;
+        if (info.freeText) fields.push_back(info);
+    std::sort(fields.begin(), fields.end(), [](const FieldInfo& x, const FieldInfo& y) { return x.id < y.id; });
+    return fields;
 }
 
 void FieldCatalogue::addSetLocked(const std::string& key, const std::string& term, const std::vector<std::uint32_t>& ids) {

@@ -114,7 +114,9 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
         setPrefix(exactPrefixText, 'X', true);
         setPrefix(wordPrefixText, 'W', true);
         fieldIds.push_back(info->id);
+        // Free text is answered from the word and whole-value terms of the fields flagged here.
         const bool freeText = isFreeTextVr(a.vr);
+        if (freeText && !info->freeText) catalogue.markFreeText(info->id, newEntries);
         const bool slotted = hasSlot(info->kind);
         // Only dates and times are rewritten for their terms; other values are their own term text.
         const bool normalises = info->kind == FieldKind::Date || info->kind == FieldKind::Time;
@@ -132,16 +134,15 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             wordsInto(component, valueWords);
             if (valueWords.size() > 1) {
                 // Positional, so that phrases can require adjacency and order.
-                for (std::size_t w = 0; w < valueWords.size(); ++w) {
-                    const auto pos = position + static_cast<Xapian::termpos>(w);
-                    doc.add_posting(makeTerm(wordPrefixText, valueWords[w], term), pos, 0);
-                    if (freeText) doc.add_posting(makeTerm({}, valueWords[w], term), pos, 0);
-                }
+                for (std::size_t w = 0; w < valueWords.size(); ++w)
+                    doc.add_posting(makeTerm(wordPrefixText, valueWords[w], term), position + static_cast<Xapian::termpos>(w), 0);
                 position += static_cast<Xapian::termpos>(valueWords.size()) + kValueGap;
             } else if (valueWords.size() == 1) {
-                // A single word equal to the whole value is already the exact term.
-                if (valueWords.front() != normalised) doc.add_boolean_term(makeTerm(wordPrefixText, valueWords.front(), term));
-                if (freeText) doc.add_boolean_term(makeTerm({}, valueWords.front(), term));
+                // A single word equal to the whole value is already the exact term, except in a
+                // date or time field: its exact terms are normalised ("2016.01.05" and "20160105"
+                // share one), so free text asks only its word terms, and each word needs one.
+                if (valueWords.front() != normalised || (freeText && normalises))
+                    doc.add_boolean_term(makeTerm(wordPrefixText, valueWords.front(), term));
             }
         });
     });

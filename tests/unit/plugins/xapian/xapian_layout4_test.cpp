@@ -127,7 +127,8 @@ TEST_CASE("the field catalogue keeps field sets and flags through metadata", "[x
     CHECK(loaded.find("PatientName")->freeText);
     CHECK(loaded.find("PatientName")->multiValued);
     CHECK_FALSE(loaded.find("SOPInstanceUID")->freeText);
-    CHECK(loaded.freeTextFields() == std::vector<std::uint32_t>{a->id});
+    REQUIRE(loaded.freeTextFields().size() == 1);
+    CHECK(loaded.freeTextFields().front().id == a->id);
     CHECK(loaded.fieldSetTermsWith(a->id) == std::vector<std::string>{both});
     auto withB = loaded.fieldSetTermsWith(b->id);
     std::sort(withB.begin(), withB.end());
@@ -158,4 +159,49 @@ TEST_CASE("xapian refuses an index of layout 3", "[xapian][index][layout4]") {
         CHECK(std::string(e.what()).find("layout 3") != std::string::npos);
         CHECK(std::string(e.what()).find("re-index") != std::string::npos);
     }
+}
+
+TEST_CASE("xapian answers free text from the text fields' own terms", "[xapian][query][layout4]") {
+    TempDir dir;
+    XapianProvider provider;
+    provider.open(dir.path() / "index");
+    std::vector<Instance> docs(4);
+    docs[0].uri = "file:/ft/0.dcm";
+    docs[0].view.add(0x00100010, "PatientName", "PN", "John Smith");
+    docs[0].view.add(0x00080020, "StudyDate", "DA", "2016.01.05");
+    docs[0].view.add(0x00080018, "SOPInstanceUID", "UI", "1.2.3.4");
+    docs[1].uri = "file:/ft/1.dcm";
+    docs[1].view.add(0x00100010, "PatientName", "PN", "john");
+    docs[1].view.add(0x00080020, "StudyDate", "DA", "20160105");
+    docs[1].view.add(0x00081030, "StudyDescription", "LO", "smith");
+    docs[2].uri = "file:/ft/2.dcm";
+    docs[2].view.add(0x00100010, "PatientName", "PN", "Johnsmith");
+    docs[2].view.add(0x00200011, "SeriesNumber", "IS", "20160105");
+    docs[3].uri = "file:/ft/3.dcm";
+    docs[3].view.add(0x00081030, "StudyDescription", "LO", "head smith\\john neck");
+    indexAll(provider, docs);
+
+    auto set = [](std::initializer_list<const char*> names) {
+        std::set<std::string> out;
+        for (const char* n : names) out.insert(std::string("file:/ft/") + n + ".dcm");
+        return out;
+    };
+    CHECK(uris(provider, "john") == set({"0", "1", "3"}));
+    CHECK(uris(provider, "smith") == set({"0", "1", "3"}));
+    CHECK(uris(provider, "john smith") == set({"0", "1", "3"}));  // both words, any fields
+    CHECK(uris(provider, "\"john smith\"") == set({"0"}));        // adjacent in one value only
+    CHECK(uris(provider, "\"smith john\"").empty());             // not across two values
+    CHECK(uris(provider, "johnsmith") == set({"2"}));
+    // Dates: the word as written, not the normalised exact term; IS and UI are not free text.
+    CHECK(uris(provider, "20160105") == set({"1"}));
+    CHECK(uris(provider, "2016.01.05") == set({"0"}));
+    CHECK(uris(provider, "1.2.3.4").empty());
+    // Wildcards: words, never a multi-word whole value.
+    CHECK(uris(provider, "john*") == set({"0", "1", "2", "3"}));
+    CHECK(uris(provider, "john*smith") == set({"2"}));
+    CHECK(uris(provider, "*mith") == set({"0", "1", "2", "3"}));
+    CHECK(uris(provider, "j?hn") == set({"0", "1", "3"}));
+    CHECK(uris(provider, "2016*") == set({"0", "1"}));
+    CHECK(uris(provider, "nosuchword").empty());
+    CHECK(uris(provider, "nosuch*").empty());
 }

@@ -98,8 +98,8 @@ public:
     /// Flags the field as holding free-text values (see markMultiValued for `newEntries`).
     void markFreeText(std::uint32_t id, std::vector<std::pair<std::string, std::string>>& newEntries);
 
-    /// Ids of the fields flagged free-text, ascending.
-    std::vector<std::uint32_t> freeTextFields() const;
+    /// The fields flagged free-text, by ascending id.
+    std::vector<FieldInfo> freeTextFields() const;
 
     /// Metadata key prefix of the persisted field sets.
     static constexpr std::string_view kFieldSetPrefix = "s:";

@@ -98,6 +98,9 @@ bool isHashedTerm(std::string_view term) noexcept;
 /// `HH:MM:SS` -> `HHMMSS`; everything else unchanged.
 std::string normaliseForTerm(FieldKind kind, std::string_view loweredValue);
 
+/// Whether normaliseForTerm() may rewrite values of this kind (dates and times).
+bool normalisesTerms(FieldKind kind) noexcept;
+
 /// A DICOM number (IS/DS style, leading '+' and surrounding spaces allowed), finite only.
 std::optional<double> parseNumber(std::string_view text) noexcept;
 

@@ -158,6 +158,15 @@ CompiledQuery QueryCompiler::compileCounted(const sdk::QueryNode& node) const {
     CompiledQuery compiled;
     if (const auto* termQuery = std::get_if<sdk::TermQuery>(&node)) compiled.query = term(*termQuery, &compiled.total);
     else if (const auto* rangeQuery = std::get_if<sdk::RangeQuery>(&node)) compiled.query = range(*rangeQuery, &compiled.total);
+    else if (const auto* wildcardQuery = std::get_if<sdk::WildcardQuery>(&node); wildcardQuery && !wildcardQuery->field.empty() &&
+             parsePattern(wildcardQuery->pattern).onlyStars) {
+        // `Field:*`: every document has exactly one field-set term, so the sets' frequencies add up.
+        compiled.query = wildcard(*wildcardQuery);
+        Xapian::doccount sum = 0;
+        if (const auto info = catalogue_.find(wildcardQuery->field))
+            for (const auto& setTerm : catalogue_.fieldSetTermsWith(info->id)) sum += db_.get_termfreq(setTerm);
+        compiled.total = sum;
+    }
     else compiled.query = compile(node);
     return compiled;
 }
@@ -181,9 +190,17 @@ Xapian::Query QueryCompiler::term(const sdk::TermQuery& query, std::optional<Xap
     const std::string value = lowerCase(trimmed(query.value));
     const std::vector<std::string> valueWords = words(value);
     if (query.field.empty()) {
-        std::vector<std::string> terms;
-        for (const auto& word : valueWords) terms.push_back(freeTextTerm(word));
-        return termsQuery(Xapian::Query::OP_AND, terms);
+        // Every word, each in some free-text field.
+        if (valueWords.empty()) return Xapian::Query();
+        const auto fields = catalogue_.freeTextFields();
+        std::vector<Xapian::Query> all;
+        for (const auto& word : valueWords) {
+            std::vector<std::string> terms;
+            for (const auto& field : fields) freeTextWordTerms(field, word, terms);
+            if (terms.empty()) return Xapian::Query();
+            all.push_back(termsQuery(Xapian::Query::OP_OR, terms));
+        }
+        return allOf(all);
     }
     // A field no document has: no term of it exists.
     const auto info = catalogue_.find(query.field);
@@ -216,8 +233,19 @@ Xapian::Query QueryCompiler::phrase(const sdk::PhraseQuery& query) const {
     std::vector<std::string> terms;
     const auto window = static_cast<Xapian::termcount>(phraseWords.size());
     if (query.field.empty()) {
-        for (const auto& word : phraseWords) terms.push_back(freeTextTerm(word));
-        return termsQuery(Xapian::Query::OP_PHRASE, terms, window);
+        // The words adjacent and in order within one value of some free-text field: only the
+        // word terms of multi-word values carry positions.
+        std::vector<Xapian::Query> alternatives;
+        for (const auto& field : catalogue_.freeTextFields()) {
+            terms.clear();
+            for (const auto& word : phraseWords) {
+                terms.push_back(wordTerm(field.id, word));
+                if (!db_.term_exists(terms.back())) break;
+            }
+            if (terms.size() == phraseWords.size() && db_.term_exists(terms.back()))
+                alternatives.push_back(termsQuery(Xapian::Query::OP_PHRASE, terms, window));
+        }
+        return anyOf(alternatives);
     }
     const auto info = catalogue_.find(query.field);
     if (!info) return Xapian::Query();
@@ -238,11 +266,11 @@ Xapian::Query QueryCompiler::wildcard(const sdk::WildcardQuery& query) const {
     }
     if (pattern.onlyStars) {
         if (!info) return matchAll();
-        return Xapian::Query(presenceTerm(info->id));
+        // The documents whose field set holds the field.
+        return termsQuery(Xapian::Query::OP_OR, catalogue_.fieldSetTermsWith(info->id));
     }
-    std::vector<std::string> prefixes;
-    if (!info) prefixes.emplace_back();
-    else prefixes = {exactPrefix(info->id), wordPrefix(info->id)};
+    if (!info) return freeTextWildcard(query.pattern);
+    const std::vector<std::string> prefixes = {exactPrefix(info->id), wordPrefix(info->id)};
 
     if (pattern.trailingStarOnly) {
         std::vector<Xapian::Query> parts;
@@ -258,16 +286,6 @@ Xapian::Query QueryCompiler::wildcard(const sdk::WildcardQuery& query) const {
         const std::string start = prefix + pattern.literalPrefix;
         for (auto it = db_.allterms_begin(start); it != db_.allterms_end(start); ++it) {
             const std::string& term = *it;
-            // Free-text words never start with an upper-case ASCII letter; those are other
-            // families' terms, jump over them.
-            if (prefix.empty() && !term.empty() && term[0] >= 'A' && term[0] <= 'Z') {
-                it.skip_to("[");
-                if (it == db_.allterms_end(start)) break;
-                if (!globMatch(pattern.symbols, codePoints(*it)) || isHashedTerm(*it)) continue;
-                matches.push_back(*it);
-                checkExpansion(matches.size());
-                continue;
-            }
             if (isHashedTerm(term)) continue;
             if (!globMatch(pattern.symbols, codePoints(std::string_view(term).substr(prefix.size())))) continue;
             matches.push_back(term);
@@ -356,6 +374,52 @@ std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const F
         }
     }
     return listed;
+}
+
+void QueryCompiler::freeTextWordTerms(const FieldInfo& field, std::string_view word, std::vector<std::string>& out) const {
+    // A word of a value is the field's word term, or its whole-value term when it is the whole
+    // value; date and time fields index every word as a word term (their whole values are
+    // normalised, so their exact terms may not be the words).
+    std::string wordText = wordTerm(field.id, word);
+    if (db_.term_exists(wordText)) out.push_back(std::move(wordText));
+    if (!normalisesTerms(field.kind)) {
+        std::string exactText = exactTerm(field.id, word);
+        if (db_.term_exists(exactText)) out.push_back(std::move(exactText));
+    }
+}
+
+Xapian::Query QueryCompiler::freeTextWildcard(std::string_view rawPattern) const {
+    const Pattern pattern = parsePattern(rawPattern);
+    // Free-text words matching the pattern, from each free-text field's word terms and its
+    // one-word whole values. A trailing-star pattern takes every term with its literal prefix
+    // (long words' hashed terms included), any other is glob-matched.
+    std::vector<std::string> matches;
+    std::vector<std::string_view> valueWords;
+    for (const auto& field : catalogue_.freeTextFields()) {
+        for (const bool whole : {false, true}) {
+            if (whole && normalisesTerms(field.kind)) continue;
+            const std::string prefix = whole ? exactPrefix(field.id) : wordPrefix(field.id);
+            const std::string start = prefix + pattern.literalPrefix;
+            for (auto it = db_.allterms_begin(start); it != db_.allterms_end(start); ++it) {
+                const std::string& term = *it;
+                const bool hashed = isHashedTerm(term);
+                std::string_view text = std::string_view(term).substr(prefix.size());
+                if (hashed) {
+                    if (!pattern.trailingStarOnly) continue;
+                    text.remove_suffix(17);
+                }
+                if (whole) {
+                    // Only a whole value that is a single word is a free-text word.
+                    wordsInto(text, valueWords);
+                    if (valueWords.size() != 1 || valueWords.front().size() != text.size()) continue;
+                }
+                if (!hashed && !pattern.trailingStarOnly && !globMatch(pattern.symbols, codePoints(text))) continue;
+                matches.push_back(term);
+                checkExpansion(matches.size());
+            }
+        }
+    }
+    return termsQuery(Xapian::Query::OP_SYNONYM, matches);
 }
 
 Xapian::Query QueryCompiler::boolean(const sdk::BooleanQuery& query, std::size_t depth) const {

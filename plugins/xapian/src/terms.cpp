@@ -232,6 +232,8 @@ std::string normaliseForTerm(FieldKind kind, std::string_view value) {
     return std::string(value);
 }
 
+bool normalisesTerms(FieldKind kind) noexcept { return kind == FieldKind::Date || kind == FieldKind::Time; }
+
 std::optional<double> parseNumber(std::string_view text) noexcept {
     text = trimSpaces(text);
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);

@@ -85,11 +85,14 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     std::vector<std::pair<std::uint32_t, std::string>> keys;
     keys.reserve(64);
     Xapian::termpos position = 1;
+    // The ids of the fields present, for the document's one field-set term.
+    std::vector<std::uint32_t> fieldIds;
+    fieldIds.reserve(256);
 
     // One pass over the view, terms built straight from its values (no copy of the object).
     // Every term goes through the same few reused buffers: the document copies each term into
     // its own map anyway, and a fresh string per term was most of this loop's allocations.
-    std::string lowered, normalisedScratch, term, presencePrefix, exactPrefixText, wordPrefixText;
+    std::string lowered, normalisedScratch, term, exactPrefixText, wordPrefixText;
     lowered.reserve(256);
     term.reserve(kMaxTermBytes + 1);
     std::vector<std::string_view> valueWords;
@@ -108,11 +111,12 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             prefix.append(code);
             if (separator) prefix.push_back('#');
         };
-        setPrefix(presencePrefix, 'P', false);
         setPrefix(exactPrefixText, 'X', true);
         setPrefix(wordPrefixText, 'W', true);
-        doc.add_boolean_term(makeTerm(presencePrefix, {}, term));
+        fieldIds.push_back(info->id);
+        // Free text is answered from the word and whole-value terms of the fields flagged here.
         const bool freeText = isFreeTextVr(a.vr);
+        if (freeText && !info->freeText) catalogue.markFreeText(info->id, newEntries);
         const bool slotted = hasSlot(info->kind);
         // Only dates and times are rewritten for their terms; other values are their own term text.
         const bool normalises = info->kind == FieldKind::Date || info->kind == FieldKind::Time;
@@ -130,19 +134,22 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             wordsInto(component, valueWords);
             if (valueWords.size() > 1) {
                 // Positional, so that phrases can require adjacency and order.
-                for (std::size_t w = 0; w < valueWords.size(); ++w) {
-                    const auto pos = position + static_cast<Xapian::termpos>(w);
-                    doc.add_posting(makeTerm(wordPrefixText, valueWords[w], term), pos, 0);
-                    if (freeText) doc.add_posting(makeTerm({}, valueWords[w], term), pos, 0);
-                }
+                for (std::size_t w = 0; w < valueWords.size(); ++w)
+                    doc.add_posting(makeTerm(wordPrefixText, valueWords[w], term), position + static_cast<Xapian::termpos>(w), 0);
                 position += static_cast<Xapian::termpos>(valueWords.size()) + kValueGap;
             } else if (valueWords.size() == 1) {
-                // A single word equal to the whole value is already the exact term.
-                if (valueWords.front() != normalised) doc.add_boolean_term(makeTerm(wordPrefixText, valueWords.front(), term));
-                if (freeText) doc.add_boolean_term(makeTerm({}, valueWords.front(), term));
+                // A single word equal to the whole value is already the exact term, except in a
+                // date or time field: its exact terms are normalised ("2016.01.05" and "20160105"
+                // share one), so free text asks only its word terms, and each word needs one.
+                if (valueWords.front() != normalised || (freeText && normalises))
+                    doc.add_boolean_term(makeTerm(wordPrefixText, valueWords.front(), term));
             }
         });
     });
+
+    std::sort(fieldIds.begin(), fieldIds.end());
+    fieldIds.erase(std::unique(fieldIds.begin(), fieldIds.end()), fieldIds.end());
+    doc.add_boolean_term(catalogue.fieldSetTerm(fieldIds, newEntries));
 
     // One key: the field's single slot, as is. Several: packed in its multi slot, and the
     // catalogue learns (before this document is written) that queries must look there too.

@@ -16,6 +16,13 @@
 // that sees a document also sees its fields and flags. Entries are never removed or renumbered
 // and a flag is never cleared: a newer catalogue is valid for older revisions.
 //
+// Field sets: instead of one "field present" term per attribute, each document carries ONE term
+// naming the set of field ids it has (`S<16 hex digits>`, a hash of the sorted ids). The set
+// itself is persisted once, when first seen, as metadata `s:<hex>` -> `<id>,<id>,...`, written
+// with the documents like the field entries. Objects of one series or modality share a set, so
+// an index holds few; `Field:*` is the OR of the set terms whose set holds the field (each
+// document has exactly one, so their frequencies add up to the exact total).
+//
 // Thread-safety: every method may be called concurrently.
 
 #include <cstdint>
@@ -52,6 +59,7 @@ struct FieldInfo {
     std::uint32_t id = 0;  ///< >= 1
     FieldKind kind = FieldKind::Text;
     bool multiValued = false;  ///< some document has (had) several range keys for this field
+    bool freeText = false;     ///< some document had a value of a free-text VR under this keyword
 };
 
 /// Database metadata naming the index layout (term scheme, slots, catalogue, document data), so
@@ -59,7 +67,10 @@ struct FieldInfo {
 /// terms, single and multi value slots, the encoded document in value slot 0 (kDocumentSlot).
 /// Layout 2 kept it as Xapian document data. (Layout 1, keywords in terms, had no marker.)
 inline constexpr std::string_view kFormatMetadataKey = "tessera:format";
-inline constexpr std::string_view kFormatVersion = "3";
+/// Layout 4: as 3, plus one field-set term per document instead of presence terms, and no
+/// unprefixed free-text terms (free text is answered from the text fields' own terms; a field
+/// entry carries `:t` once a value of a free-text VR was indexed under it).
+inline constexpr std::string_view kFormatVersion = "4";
 
 /// Longest keyword the catalogue takes (metadata keys and terms have byte limits). Longer ones
 /// (deeply nested private sequences) are stored nowhere and not searchable.
@@ -84,6 +95,26 @@ public:
     /// ignored.
     void markMultiValued(std::uint32_t id, std::vector<std::pair<std::string, std::string>>& newEntries);
 
+    /// Flags the field as holding free-text values (see markMultiValued for `newEntries`).
+    void markFreeText(std::uint32_t id, std::vector<std::pair<std::string, std::string>>& newEntries);
+
+    /// The fields flagged free-text, by ascending id.
+    std::vector<FieldInfo> freeTextFields() const;
+
+    /// Metadata key prefix of the persisted field sets.
+    static constexpr std::string_view kFieldSetPrefix = "s:";
+
+    /// The term naming the set of these field ids (sorted ascending, no duplicates). A set not
+    /// seen before is added; its metadata entry is appended to `newEntries`.
+    std::string fieldSetTerm(const std::vector<std::uint32_t>& sortedIds,
+                             std::vector<std::pair<std::string, std::string>>& newEntries);
+
+    /// The field-set terms whose set contains the field.
+    std::vector<std::string> fieldSetTermsWith(std::uint32_t id) const;
+
+    /// Number of distinct field sets known.
+    std::size_t fieldSetCount() const;
+
     /// Replaces the contents with the entries persisted in `db`.
     void load(const Xapian::Database& db);
 
@@ -97,6 +128,15 @@ private:
     mutable std::shared_mutex mutex_;
     std::unordered_map<std::string, FieldInfo, Hash, std::equal_to<>> byKeyword_;
     std::vector<std::string> byId_;  // index = id; [0] unused
+    // Field sets: encoded id list -> term; term -> encoded id list (to catch hash collisions);
+    // field id -> terms of the sets holding it.
+    std::unordered_map<std::string, std::string, Hash, std::equal_to<>> setTermByKey_;
+    std::unordered_map<std::string, std::string, Hash, std::equal_to<>> setKeyByTerm_;
+    std::vector<std::vector<std::string>> setTermsByField_;
+
+    void addSetLocked(const std::string& key, const std::string& term, const std::vector<std::uint32_t>& ids);
+    void markLocked(std::uint32_t id, bool FieldInfo::*flag,
+                    std::vector<std::pair<std::string, std::string>>& newEntries);
 };
 
 }  // namespace tessera::plugins::xapian

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <xapian.h>
@@ -72,6 +73,10 @@ private:
     Xapian::Query wildcard(const sdk::WildcardQuery& query) const;
     Xapian::Query range(const sdk::RangeQuery& query, std::optional<Xapian::doccount>* total = nullptr) const;
     Xapian::Query boolean(const sdk::BooleanQuery& query, std::size_t depth) const;
+    /// Appends the existing terms that hold `word` as a free-text word of `field`.
+    void freeTextWordTerms(const FieldInfo& field, std::string_view word, std::vector<std::string>& out) const;
+    /// A wildcard without a field: over the free-text fields' word and one-word value terms.
+    Xapian::Query freeTextWildcard(std::string_view rawPattern) const;
     /// Documents with a key of a slotted field in range, by whichever way is cheaper; sets
     /// `*total` when that way tells the exact count.
     Xapian::Query keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const;

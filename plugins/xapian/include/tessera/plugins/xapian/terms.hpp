@@ -2,15 +2,20 @@
 // How values become Xapian terms and slot keys. The index writer and the query compiler both
 // build terms only through these functions, so they cannot disagree.
 //
-// Term families (prefixes are upper-case ASCII; free-text words, lower-cased, never start with
-// one):
+// Term families (prefixes are upper-case ASCII), index layout 4:
 //   Q<uri>                 the document's unique id (one document per URI)
-//   P<field>               the attribute is present in the object (`Field:*`)
+//   S<16 hex>              the document's field set: which fields it has (`Field:*`); the sets
+//                          are persisted in metadata by the FieldCatalogue (field_catalogue.hpp)
 //   X<field>#<value>       one whole value (each `\`-separated value of a multi-valued one),
 //                          lower-cased; dates and times normalised
-//   W<field>#<word>        one word of a value that has several words (or whose single word
-//                          differs from the whole value); positional, for phrases
-//   <word>                 a free-text word of a text value, positional
+//   W<field>#<word>        one word of a value that has several words (positional, for phrases),
+//                          or the single word of a value when it differs from the whole-value
+//                          term or the field is a date/time of a free-text VR (boolean)
+// There are no unprefixed free-text terms (layout 3 had one per word): a free-text word is found
+// as W<f>#word or (not for dates and times, whose X terms are normalised) X<f>#word over the
+// fields the catalogue flags as free-text, so every word of a text value exists as one of them.
+// (presenceTerm() and freeTextTerm() below are kept for callers of the functions; the index no
+// longer writes either family.)
 // The index names a field by its catalogue id in decimal (`X17#ct`, not `XPatientID#ct`): terms
 // are compared, copied and stored hundreds of times per document, and the keyword would be most
 // of their bytes. The functions taking a string accept any field code; the index and the query
@@ -97,6 +102,9 @@ bool isHashedTerm(std::string_view term) noexcept;
 /// The value a term of `kind` is built from: DA `YYYY.MM.DD`/`YYYY-MM-DD` -> `YYYYMMDD`, TM
 /// `HH:MM:SS` -> `HHMMSS`; everything else unchanged.
 std::string normaliseForTerm(FieldKind kind, std::string_view loweredValue);
+
+/// Whether normaliseForTerm() may rewrite values of this kind (dates and times).
+bool normalisesTerms(FieldKind kind) noexcept;
 
 /// A DICOM number (IS/DS style, leading '+' and surrounding spaces allowed), finite only.
 std::optional<double> parseNumber(std::string_view text) noexcept;

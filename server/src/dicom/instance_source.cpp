@@ -1,12 +1,9 @@
 #include "dicom/instance_source.hpp"
 
-#include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcmetinf.h>
-
 #include <Poco/Logger.h>
 #include <Poco/TemporaryFile.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "tessera/core/dicom/find_service.hpp"
@@ -36,7 +33,73 @@ std::vector<std::string> splitUids(const std::string& text) {
     return out;
 }
 
+std::uint32_t le16(const unsigned char* p) {
+    return static_cast<std::uint32_t>(p[0] | (p[1] << 8));
+}
+std::uint32_t le32(const unsigned char* p) {
+    return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+           (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+// Explicit VR encodings with a 4-byte length (PS3.5 7.1.2).
+bool hasLongLength(const unsigned char* vr) {
+    static const char* const kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+    for (const char* candidate : kLong) {
+        if (vr[0] == candidate[0] && vr[1] == candidate[1]) return true;
+    }
+    return false;
+}
+
+// Enough for any meta group we have seen; a longer one is read again from the whole file.
+constexpr std::size_t kHeaderPrefix = 8192;
+
+std::optional<Part10Header> readHeader(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string bytes(kHeaderPrefix, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    auto header = parsePart10Header(bytes.data(), bytes.size());
+    if (header || bytes.size() < kHeaderPrefix) return header;
+    in.clear();
+    in.seekg(0);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return parsePart10Header(bytes.data(), bytes.size());
+}
+
 }  // namespace
+
+std::optional<Part10Header> parsePart10Header(const char* bytes, std::size_t size) {
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes);
+    if (size < 132 || std::memcmp(data + 128, "DICM", 4) != 0) return std::nullopt;
+    Part10Header header;
+    std::size_t pos = 132;
+    while (true) {
+        // The data set must follow: running out of bytes inside the meta group is a failure.
+        if (pos + 8 > size) return std::nullopt;
+        if (le16(data + pos) != 0x0002) break;
+        const std::uint32_t element = le16(data + pos + 2);
+        std::size_t headerLength = 8;
+        std::uint64_t length = le16(data + pos + 6);
+        if (hasLongLength(data + pos + 4)) {
+            if (pos + 12 > size) return std::nullopt;
+            headerLength = 12;
+            length = le32(data + pos + 8);
+        }
+        if (length == 0xFFFFFFFFu || pos + headerLength + length > size) return std::nullopt;
+        if (element == 0x0002 || element == 0x0003 || element == 0x0010) {
+            std::string value(bytes + pos + headerLength, static_cast<std::size_t>(length));
+            while (!value.empty() && (value.back() == '\0' || value.back() == ' ')) value.pop_back();
+            (element == 0x0002   ? header.sopClassUid
+             : element == 0x0003 ? header.sopInstanceUid
+                                 : header.transferSyntaxUid) = std::move(value);
+        }
+        pos += headerLength + static_cast<std::size_t>(length);
+    }
+    if (header.sopClassUid.empty() || header.transferSyntaxUid.empty()) return std::nullopt;
+    header.dataSetOffset = pos;
+    return header;
+}
 
 InstanceSource::InstanceSource(const core::QueryService& queries, const core::ProviderRegistry& registry)
     : queries_(queries), registry_(registry) {}
@@ -72,25 +135,16 @@ std::optional<RetrievedFile> InstanceSource::open(const sdk::Uri& uri) const {
         logger().warning("Cannot open %s: %s", uri.str(), std::string(e.what()));
         return std::nullopt;
     }
-    DcmFileFormat format;
-    if (format.loadFile(OFFilename(file.path.c_str()), EXS_Unknown, EGL_noChange, 0, ERM_metaOnly).bad()) {
-        logger().warning("Not a DICOM file: %s", uri.str());
+    const auto header = readHeader(file.path);
+    if (!header) {
+        logger().warning("Not a DICOM Part 10 file with a SOP class and transfer syntax: %s", uri.str());
         release(file);
         return std::nullopt;
     }
-    OFString sopClass, sopInstance, transferSyntax;
-    auto* meta = format.getMetaInfo();
-    meta->findAndGetOFString(DCM_MediaStorageSOPClassUID, sopClass);
-    meta->findAndGetOFString(DCM_MediaStorageSOPInstanceUID, sopInstance);
-    meta->findAndGetOFString(DCM_TransferSyntaxUID, transferSyntax);
-    if (sopClass.empty() || transferSyntax.empty()) {
-        logger().warning("No SOP class or transfer syntax in the meta header of %s", uri.str());
-        release(file);
-        return std::nullopt;
-    }
-    file.sopClassUid = sopClass.c_str();
-    file.sopInstanceUid = sopInstance.c_str();
-    file.transferSyntaxUid = transferSyntax.c_str();
+    file.sopClassUid = header->sopClassUid;
+    file.sopInstanceUid = header->sopInstanceUid;
+    file.transferSyntaxUid = header->transferSyntaxUid;
+    file.dataSetOffset = header->dataSetOffset;
     return file;
 }
 

@@ -28,8 +28,24 @@ struct RetrievedFile {
     std::string sopClassUid;
     std::string sopInstanceUid;
     std::string transferSyntaxUid;
+    /// Where the data set starts in the file (after the preamble and the meta group): the bytes
+    /// from here on are what a C-STORE sends in the file's own transfer syntax.
+    std::uint64_t dataSetOffset = 0;
     bool temporary = false;  ///< path is a copy to delete when done
 };
+
+/// What a Part 10 meta header says, read without DCMTK (a C-MOVE reads one per instance).
+struct Part10Header {
+    std::string sopClassUid;
+    std::string sopInstanceUid;
+    std::string transferSyntaxUid;
+    std::uint64_t dataSetOffset = 0;
+};
+
+/// Parses the preamble, "DICM" and the group 0002 elements (explicit VR little endian) at the
+/// start of `bytes`; nullopt when they are not there, are truncated, or lack the SOP class or
+/// transfer syntax. `bytes` need only hold the meta group.
+std::optional<Part10Header> parsePart10Header(const char* bytes, std::size_t size);
 
 class InstanceSource {
 public:
@@ -39,7 +55,7 @@ public:
     /// level: PatientID, StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID.
     std::vector<sdk::Uri> urisFor(core::QueryLevel level, const std::string& uids) const;
 
-    /// The file of a URI with its meta header read; nullopt when it cannot be opened or is not a
+    /// The file of a URI with its meta header read (parsePart10Header); nullopt when it cannot be opened or is not a
     /// DICOM Part 10 file (a failed sub-operation).
     std::optional<RetrievedFile> open(const sdk::Uri& uri) const;
 

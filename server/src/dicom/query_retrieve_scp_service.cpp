@@ -8,13 +8,20 @@
 #include <dcmtk/dcmdata/dcvrat.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/dcmtrans.h>
 #include <dcmtk/dcmnet/dimse.h>
+#include <dcmtk/dcmnet/dul.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <Poco/Logger.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -202,6 +209,129 @@ OFCondition storeFile(T_ASC_Association* association, T_ASC_PresentationContextI
     return condition;
 }
 
+// C-STORE-RQ command set in implicit VR little endian (PS3.7 E.1-1), elements in tag order.
+std::string storeCommand(const RetrievedFile& file, DIC_US messageId, const std::string* moveOriginator,
+                         DIC_US moveMessageId) {
+    std::string body;
+    auto tag = [&](std::uint16_t element, std::size_t length) {
+        const unsigned char bytes[8] = {0, 0, static_cast<unsigned char>(element & 0xFF),
+                                        static_cast<unsigned char>(element >> 8),
+                                        static_cast<unsigned char>(length & 0xFF),
+                                        static_cast<unsigned char>((length >> 8) & 0xFF),
+                                        static_cast<unsigned char>((length >> 16) & 0xFF),
+                                        static_cast<unsigned char>((length >> 24) & 0xFF)};
+        body.append(reinterpret_cast<const char*>(bytes), sizeof bytes);
+    };
+    auto text = [&](std::uint16_t element, const std::string& value, char pad) {
+        const std::size_t length = value.size() + (value.size() % 2);
+        tag(element, length);
+        body += value;
+        if (length != value.size()) body += pad;
+    };
+    auto us = [&](std::uint16_t element, DIC_US value) {
+        tag(element, 2);
+        body += static_cast<char>(value & 0xFF);
+        body += static_cast<char>(value >> 8);
+    };
+    text(0x0002, file.sopClassUid, '\0');
+    us(0x0100, DIMSE_C_STORE_RQ);
+    us(0x0110, messageId);
+    us(0x0700, 0x0000);  // priority MEDIUM
+    us(0x0800, 0x0001);  // a data set follows (anything but 0101H)
+    text(0x1000, file.sopInstanceUid, '\0');
+    if (moveOriginator) {
+        text(0x1030, *moveOriginator, ' ');
+        us(0x1031, moveMessageId);
+    }
+    std::string command;
+    const auto length = static_cast<std::uint32_t>(body.size());
+    const unsigned char groupLength[12] = {0,
+                                           0,
+                                           0,
+                                           0,
+                                           4,
+                                           0,
+                                           0,
+                                           0,
+                                           static_cast<unsigned char>(length & 0xFF),
+                                           static_cast<unsigned char>((length >> 8) & 0xFF),
+                                           static_cast<unsigned char>((length >> 16) & 0xFF),
+                                           static_cast<unsigned char>((length >> 24) & 0xFF)};
+    command.assign(reinterpret_cast<const char*>(groupLength), sizeof groupLength);
+    return command + body;
+}
+
+// Reads a whole file for storeRaw; the data set's offset, or nullopt when it cannot be read or
+// is no longer the file that was opened (replaced in between).
+std::optional<std::size_t> readForSend(const RetrievedFile& file, std::string& buffer) {
+    std::ifstream in(file.path, std::ios::binary);
+    if (!in) return std::nullopt;
+    buffer.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const auto header = parsePart10Header(buffer.data(), buffer.size());
+    if (!header || header->transferSyntaxUid != file.transferSyntaxUid || header->sopClassUid != file.sopClassUid)
+        return std::nullopt;
+    return static_cast<std::size_t>(header->dataSetOffset);
+}
+
+// One C-STORE of a file read by readForSend, whose transfer syntax is the context's: the
+// command, then the data set bytes exactly as stored (after the meta header), in PDVs of the
+// size the peer accepts. DCMTK's DIMSE_storeUser would parse the whole file and encode it again
+// (slower, and it re-pads some values).
+OFCondition storeRaw(T_ASC_Association* association, T_ASC_PresentationContextID context, const RetrievedFile& file,
+                     const std::string& buffer, std::size_t dataSetOffset, int timeoutSeconds, DIC_US& status,
+                     const std::string* moveOriginator, DIC_US moveMessageId) {
+    const DIC_US messageId = association->nextMsgID++;
+    std::string command = storeCommand(file, messageId, moveOriginator, moveMessageId);
+    DUL_PDV pdv;
+    DUL_PDVLIST list;
+    std::memset(&list, 0, sizeof list);
+    list.count = 1;
+    list.pdv = &pdv;
+    pdv.presentationContextID = context;
+    pdv.pdvType = DUL_COMMANDPDV;
+    pdv.lastPDV = OFTrue;
+    pdv.fragmentLength = command.size();
+    pdv.data = command.data();
+    OFCondition condition = DUL_WritePDVs(&association->DULassociation, &list);
+    if (condition.bad()) return condition;
+    const std::size_t fragment = std::max<unsigned long>(association->sendPDVLength, 64) & ~std::size_t{1};
+    std::size_t pos = dataSetOffset;
+    do {
+        const std::size_t length = std::min(fragment, buffer.size() - pos);
+        pdv.pdvType = DUL_DATASETPDV;
+        pdv.fragmentLength = length;
+        pdv.data = const_cast<char*>(buffer.data() + pos);
+        pos += length;
+        pdv.lastPDV = pos >= buffer.size() ? OFTrue : OFFalse;
+        condition = DUL_WritePDVs(&association->DULassociation, &list);
+        if (condition.bad()) return condition;
+    } while (pos < buffer.size());
+
+    T_DIMSE_Message response;
+    std::memset(&response, 0, sizeof response);
+    T_ASC_PresentationContextID responseContext = 0;
+    DcmDataset* detail = nullptr;
+    condition = DIMSE_receiveCommand(association, DIMSE_BLOCKING, timeoutSeconds, &responseContext, &response, &detail);
+    delete detail;
+    if (condition.bad()) return condition;
+    if (response.CommandField != DIMSE_C_STORE_RSP || response.msg.CStoreRSP.MessageIDBeingRespondedTo != messageId)
+        return makeOFCondition(OFM_dcmnet, 4, OF_error, "unexpected answer to a C-STORE");
+    status = response.msg.CStoreRSP.DimseStatus;
+    return EC_Normal;
+}
+
+// The transfer syntax the peer accepted on a context.
+std::string acceptedTransferSyntax(T_ASC_Association* association, T_ASC_PresentationContextID id) {
+    T_ASC_PresentationContext context;
+    if (ASC_findAcceptedPresentationContext(association->params, id, &context).bad()) return {};
+    return context.acceptedTransferSyntax;
+}
+
+// DcmTransportConnection::getSocket is protected; this reaches it for setsockopt.
+struct SocketOf : DcmTransportConnection {
+    static int get(DcmTransportConnection& connection) { return (connection.*(&SocketOf::getSocket))(); }
+};
+
 // The association a C-MOVE opens to its destination.
 class OutgoingAssociation {
 public:
@@ -249,6 +379,13 @@ public:
         }
         if (ASC_countAcceptedPresentationContexts(association_->params) == 0)
             return makeOFCondition(OFM_dcmnet, 1, OF_error, "no presentation context accepted");
+        // Each C-STORE ends with a short PDU and then waits for the answer: with Nagle's
+        // algorithm on (DCMTK's default unless TCP_NODELAY=1 is in the environment) that PDU
+        // can wait for the peer's delayed ACK.
+        if (auto* connection = DUL_getTransportConnection(association_->DULassociation)) {
+            const int yes = 1;
+            ::setsockopt(SocketOf::get(*connection), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+        }
         return EC_Normal;
     }
 
@@ -591,6 +728,7 @@ struct QueryRetrieveScpService::Impl {
             return;
         }
         const std::string originator = association.callingAeTitle();
+        std::string buffer;
         runSubOperations(responder, uris, [&](const RetrievedFile& file, bool&) -> std::optional<DIC_US> {
             const auto id = storeContext(outgoing.raw(), file);
             if (id == 0) {
@@ -599,8 +737,20 @@ struct QueryRetrieveScpService::Impl {
                 return std::nullopt;
             }
             DIC_US status = 0;
-            const OFCondition sent = storeFile(outgoing.raw(), id, file, association.dimseTimeoutSeconds(), status,
-                                               &originator, request.MessageID, nullptr);
+            OFCondition sent;
+            if (acceptedTransferSyntax(outgoing.raw(), id) == file.transferSyntaxUid) {
+                const auto offset = readForSend(file, buffer);
+                if (!offset) {
+                    logger().warning("C-MOVE to %s: cannot read %s", destination->aeTitle, file.path.string());
+                    return std::nullopt;
+                }
+                sent = storeRaw(outgoing.raw(), id, file, buffer, *offset, association.dimseTimeoutSeconds(), status,
+                                &originator, request.MessageID);
+            } else {
+                // Another uncompressed syntax than the file's: DCMTK converts while sending.
+                sent = storeFile(outgoing.raw(), id, file, association.dimseTimeoutSeconds(), status, &originator,
+                                 request.MessageID, nullptr);
+            }
             if (sent.bad()) {
                 logger().warning("C-MOVE to %s: C-STORE failed: %s", destination->aeTitle, std::string(sent.text()));
                 outgoing.abort();

@@ -10,9 +10,10 @@
 //    an unknown one is refused with A801 (Dicoogle instead sends to the caller's source port).
 //    Instances come from QueryService by the level's unique key; one association is opened to
 //    the destination offering each SOP class with each file's own transfer syntax (and the
-//    uncompressed ones as a fallback for uncompressed files); the stored files are sent as they
-//    are (no transcoding, so they arrive byte-identical), with MoveOriginator AE title and
-//    message ID. A pending response with the counts follows every sub-operation; the final
+//    uncompressed ones as a fallback for uncompressed files), with TCP_NODELAY; each stored data
+//    set is sent byte for byte after a C-STORE-RQ command we encode (no DCMTK parse, so files
+//    arrive byte-identical), or through DCMTK when the peer only took another uncompressed
+//    syntax, with MoveOriginator AE title and message ID. A pending response with the counts follows every sub-operation; the final
 //    status is Success, B000 when any failed (FailedSOPInstanceUIDList in the identifier), FE00
 //    after C-CANCEL (with the remaining count), A702 when the destination cannot be reached.
 //  - C-GET: the same, on the requesting association, using the storage contexts the requester

@@ -357,11 +357,11 @@ void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::str
         }
         sdk::DicomAttribute& attribute = attributes_.emplace_back();
         attribute.tag = tag;
-        // resize + copy: g++ 12 warns (-Wrestrict, a false positive) on append after append here.
+        // One allocation, sized up front (prefix is empty at the top level).
         attribute.keyword.resize(prefix.size() + keyword.size());
         std::memcpy(attribute.keyword.data(), prefix.data(), prefix.size());
         std::memcpy(attribute.keyword.data() + prefix.size(), keyword.data(), keyword.size());
-        attribute.vr = std::string(vr);
+        attribute.vr = std::string(vr);  // not assign(vr): g++ 12 -Wrestrict false positive
         attribute.value = std::move(*value);
     }
 }

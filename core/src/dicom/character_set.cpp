@@ -490,7 +490,22 @@ private:
 
 }  // namespace
 
+bool isPlainAscii(std::string_view raw) {
+    for (const char c : raw) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x80 || byte == kEsc) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string decodeToUtf8(std::string_view raw, std::string_view specificCharacterSet, bool isPersonName) {
+    if (isPlainAscii(raw)) {
+        // Every repertoire we accept reads 7-bit bytes without escapes as themselves (ISO_IR 13
+        // keeps ASCII at 0x5C and 0x7E on purpose, see graphicLeft), so there is nothing to do.
+        return std::string(raw);
+    }
     std::string out;
     out.reserve(raw.size() + raw.size() / 2);
     try {

@@ -7,6 +7,7 @@
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcvr.h>
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -61,10 +62,16 @@ VrInfo infoFor(std::string_view vr) {
     return info;
 }
 
-std::string hexName(std::uint32_t tag) {
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, "%04x,%04x", static_cast<unsigned>(tag >> 16), static_cast<unsigned>(tag & 0xFFFF));
-    return buffer;
+// `gggg,eeee` in lower-case hex, into a caller's buffer (snprintf cost more than the rest of an
+// attribute put together).
+std::string_view hexName(std::uint32_t tag, std::array<char, 9>& buffer) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 0; i < 4; ++i) {
+        buffer[static_cast<std::size_t>(i)] = kDigits[(tag >> (28 - 4 * i)) & 0xF];
+        buffer[static_cast<std::size_t>(5 + i)] = kDigits[(tag >> (12 - 4 * i)) & 0xF];
+    }
+    buffer[4] = ',';
+    return std::string_view(buffer.data(), buffer.size());
 }
 
 std::string_view trim(std::string_view text, bool keepLeading) {
@@ -111,7 +118,8 @@ void appendTag(std::string& out, std::uint16_t group, std::uint16_t element) {
     if (!out.empty()) {
         out.push_back('\\');
     }
-    out += hexName((std::uint32_t{group} << 16) | element);
+    std::array<char, 9> buffer{};
+    out += hexName((std::uint32_t{group} << 16) | element, buffer);
 }
 
 // Numbers held by DCMTK in host order.
@@ -197,18 +205,53 @@ std::string rawCharset(DcmItem& item) {
 }  // namespace
 
 DcmtkObjectView::DcmtkObjectView(DcmItem* meta, DcmItem& dataset) {
+    attributes_.reserve((meta != nullptr ? meta->card() : 0) + dataset.card() + 16);
     if (meta != nullptr) {
         collect(*meta, {}, {}, 0);
     }
-    collect(dataset, {}, rawCharset(dataset), 0);
+    const std::string charset = rawCharset(dataset);
+    collect(dataset, {}, charset, 0);
+    buildIndex();
+}
+
+namespace {
+
+std::size_t hashOf(std::string_view keyword) { return std::hash<std::string_view>{}(keyword); }
+
+}  // namespace
+
+void DcmtkObjectView::buildIndex() {
+    std::size_t capacity = 16;
+    while (capacity < attributes_.size() * 2) {
+        capacity *= 2;
+    }
+    slots_.assign(capacity, kEmptySlot);
+    const std::size_t mask = capacity - 1;
+    for (std::size_t i = 0; i < attributes_.size(); ++i) {
+        const std::string& keyword = attributes_[i].keyword;
+        for (std::size_t slot = hashOf(keyword) & mask;; slot = (slot + 1) & mask) {
+            if (slots_[slot] == kEmptySlot) {
+                slots_[slot] = static_cast<std::uint32_t>(i);
+                break;
+            }
+            if (attributes_[slots_[slot]].keyword == keyword) {
+                break;  // the first occurrence answers get()
+            }
+        }
+    }
 }
 
 std::optional<std::string> DcmtkObjectView::get(std::string_view keyword) const {
-    auto it = index_.find(keyword);
-    if (it == index_.end()) {
-        return std::nullopt;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t slot = hashOf(keyword) & mask;; slot = (slot + 1) & mask) {
+        const std::uint32_t index = slots_[slot];
+        if (index == kEmptySlot) {
+            return std::nullopt;
+        }
+        if (attributes_[index].keyword == keyword) {
+            return attributes_[index].value;
+        }
     }
-    return attributes_[it->second].value;
 }
 
 void DcmtkObjectView::forEachAttribute(const std::function<void(const sdk::DicomAttribute&)>& visit) const {
@@ -217,43 +260,38 @@ void DcmtkObjectView::forEachAttribute(const std::function<void(const sdk::Dicom
     }
 }
 
-void DcmtkObjectView::add(sdk::DicomAttribute attribute) {
-    index_.try_emplace(attribute.keyword, attributes_.size());
-    attributes_.push_back(std::move(attribute));
-}
-
-void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::string charset, int depth) {
+void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::string_view charset, int depth) {
     if (depth > kMaxDepth) {
         return;
     }
+    std::string own;
     if (depth > 0) {
         // An item may declare its own character set for itself and what it nests.
-        if (std::string own = rawCharset(item); !own.empty()) {
-            charset = std::move(own);
+        own = rawCharset(item);
+        if (!own.empty()) {
+            charset = own;
         }
     }
-    const unsigned long count = item.card();
-    for (unsigned long i = 0; i < count; ++i) {
-        DcmElement* element = item.getElement(i);
-        if (element == nullptr) {
-            continue;
-        }
+    // nextInContainer walks the element list once; getElement(i) seeks from the head each time.
+    for (DcmObject* object = item.nextInContainer(nullptr); object != nullptr; object = item.nextInContainer(object)) {
+        auto* element = static_cast<DcmElement*>(object);  // an item holds elements only
         const DcmTagKey key = element->getTag();
         const std::uint32_t tag = (std::uint32_t{key.getGroup()} << 16) | key.getElement();
         if (key.getElement() == 0 && key.getGroup() != 0x0002) {
             continue;  // group lengths are encoding details, retired outside the meta header
         }
-        std::string keyword;
-        if (auto known = keywordForTag(tag)) {
-            keyword = std::move(*known);
-        } else {
-            keyword = hexName(tag);
+        std::array<char, 9> hexBuffer{};
+        std::string_view keyword = keywordViewForTag(tag);
+        if (keyword.empty()) {
+            keyword = hexName(tag, hexBuffer);
         }
 
         const DcmEVR evr = element->ident();
         if (evr == EVR_SQ) {
             auto* sequence = static_cast<DcmSequenceOfItems*>(element);
-            const std::string childPrefix = prefix + keyword + "_";
+            std::string childPrefix;
+            childPrefix.reserve(prefix.size() + keyword.size() + 1);
+            childPrefix.append(prefix).append(keyword).push_back('_');
             for (unsigned long j = 0; j < sequence->card(); ++j) {
                 if (DcmItem* child = sequence->getItem(j)) {
                     collect(*child, childPrefix, charset, depth + 1);
@@ -261,19 +299,24 @@ void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::str
             }
             continue;
         }
-        if (element->getLength() > kMaxDicomValueLength) {
-            continue;  // not loaded on purpose (see kMaxDicomValueLength)
+        // Values above kMaxDicomValueLength are not loaded on purpose. The length field is what
+        // getLength() reports for a value as read (rounded up to even, and the limit is even);
+        // a byte string's getLength() would first convert the value to DICOM form.
+        if (element->getLengthField() > kMaxDicomValueLength) {
+            continue;
         }
 
-        std::string vr = DcmVR(evr).getValidVRName();
+        std::string_view vr = DcmVR(evr).getValidVRName();
+        std::string dictionaryVr;
         bool fromUn = false;
         if (evr == EVR_UN) {
             // Some writers (GDCM) store known attributes as UN; the dictionary tells what they are.
-            auto dictionaryVr = vrForTag(tag);
-            if (!dictionaryVr) {
+            auto fromDictionary = vrForTag(tag);
+            if (!fromDictionary) {
                 continue;
             }
-            vr = *dictionaryVr;
+            dictionaryVr = std::move(*fromDictionary);
+            vr = dictionaryVr;
             fromUn = true;
         }
         const VrInfo info = infoFor(vr);
@@ -290,10 +333,13 @@ void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::str
             } else if (element->getString(raw, length).good() && raw != nullptr) {
                 bytes = std::string_view(raw, length);
             }
-            // ASCII-only VRs still go through the decoder so that stray bytes end up valid UTF-8.
-            value = trimValues(decodeToUtf8(bytes, info.decoded ? std::string_view(charset) : std::string_view(),
-                                            vr == "PN"),
-                               info);
+            if (isPlainAscii(bytes)) {
+                // What decodeToUtf8 would return unchanged: trim straight from DCMTK's buffer.
+                value = trimValues(bytes, info);
+            } else {
+                // ASCII-only VRs still go through the decoder so that stray bytes end up valid UTF-8.
+                value = trimValues(decodeToUtf8(bytes, info.decoded ? charset : std::string_view(), vr == "PN"), info);
+            }
         } else if (info.kind == Kind::Number) {
             if (fromUn) {
                 Uint8* data = nullptr;
@@ -309,7 +355,14 @@ void DcmtkObjectView::collect(DcmItem& item, const std::string& prefix, std::str
         if (!value) {
             continue;
         }
-        add({tag, prefix + keyword, std::move(vr), std::move(*value)});
+        sdk::DicomAttribute& attribute = attributes_.emplace_back();
+        attribute.tag = tag;
+        // One allocation, sized up front (prefix is empty at the top level).
+        attribute.keyword.resize(prefix.size() + keyword.size());
+        std::memcpy(attribute.keyword.data(), prefix.data(), prefix.size());
+        std::memcpy(attribute.keyword.data() + prefix.size(), keyword.data(), keyword.size());
+        attribute.vr = std::string(vr);  // not assign(vr): g++ 12 -Wrestrict false positive
+        attribute.value = std::move(*value);
     }
 }
 

@@ -5,8 +5,8 @@
 // Thread-safety: immutable after construction; const methods may run concurrently.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "tessera/sdk/dicom_object_view.hpp"
@@ -27,16 +27,15 @@ public:
     std::size_t size() const { return attributes_.size(); }
 
 private:
-    struct StringHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-    };
+    static constexpr std::uint32_t kEmptySlot = 0xFFFFFFFFu;
 
-    void collect(DcmItem& item, const std::string& prefix, std::string charset, int depth);
-    void add(sdk::DicomAttribute attribute);
+    void collect(DcmItem& item, const std::string& prefix, std::string_view charset, int depth);
+    void buildIndex();
 
     std::vector<sdk::DicomAttribute> attributes_;
-    std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> index_;  // first occurrence
+    // Open addressing over attributes_ (first occurrence of each keyword), built once the
+    // attributes are in place: one allocation instead of a node and a key copy per attribute.
+    std::vector<std::uint32_t> slots_;
 };
 
 }  // namespace tessera::core

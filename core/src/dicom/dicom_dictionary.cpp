@@ -193,6 +193,11 @@ std::optional<std::string> keywordForTag(std::uint32_t tag) {
     return entry ? std::optional(entry->keyword) : std::nullopt;
 }
 
+std::string_view keywordViewForTag(std::uint32_t tag) {
+    const Entry* entry = findTag(tag);
+    return entry ? std::string_view(entry->keyword) : std::string_view();
+}
+
 std::optional<std::string> vrForKeyword(std::string_view keyword) {
     const Entry* entry = findKeyword(keyword);
     return entry ? std::optional(entry->vr) : std::nullopt;

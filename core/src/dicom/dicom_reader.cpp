@@ -10,10 +10,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <exception>
-#include <fstream>
+#include <optional>
 #include <system_error>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dcmtk_object_view.hpp"
 #include "tessera/core/dicom/dicom_dictionary.hpp"
@@ -70,10 +75,12 @@ std::string describe(const OFCondition& condition, Magic magic) {
 // Whether anything DCMTK read looks like DICOM: without a meta header DCMTK will happily read
 // most byte strings as some data set of nonsense tags.
 bool hasPublicAttribute(DcmItem& dataset) {
-    for (unsigned long i = 0; i < dataset.card(); ++i) {
-        const DcmTagKey key = dataset.getElement(i)->getTag();
+    for (DcmObject* object = dataset.nextInContainer(nullptr); object != nullptr;
+         object = dataset.nextInContainer(object)) {
+        const DcmTagKey key = object->getTag();
         // Command and meta groups never belong in a stored data set; zeros parse as (0000,0000).
-        if (key.getGroup() > 0x0002 && keywordForTag((std::uint32_t{key.getGroup()} << 16) | key.getElement())) {
+        if (key.getGroup() > 0x0002 &&
+            !keywordViewForTag((std::uint32_t{key.getGroup()} << 16) | key.getElement()).empty()) {
             return true;
         }
     }
@@ -136,11 +143,36 @@ DicomReadResult readBuffer(std::span<const std::uint8_t> bytes) {
     return finish(dicom, condition, magic);
 }
 
-std::vector<std::uint8_t> readAll(std::ifstream& in, std::uintmax_t size) {
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    bytes.resize(static_cast<std::size_t>(in.gcount()));
+// A file descriptor closed on every path out (no iostream: its locale set-up cost more than
+// reading the 132 bytes we need).
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    ~FileDescriptor() { close(); }
+    int get() const { return fd_; }
+    void close() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+// Up to `size` bytes from `offset`, fewer only at the end of the file; nullopt on a read error.
+std::optional<std::vector<std::uint8_t>> readAt(int fd, std::size_t size, off_t offset) {
+    std::vector<std::uint8_t> bytes(size);
+    std::size_t done = 0;
+    while (done < size) {
+        const ssize_t count = ::pread(fd, bytes.data() + done, size - done, offset + static_cast<off_t>(done));
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) return std::nullopt;
+        if (count == 0) break;
+        done += static_cast<std::size_t>(count);
+    }
+    bytes.resize(done);
     return bytes;
 }
 
@@ -148,34 +180,37 @@ std::vector<std::uint8_t> readAll(std::ifstream& in, std::uintmax_t size) {
 
 DicomReadResult readDicomFile(const std::filesystem::path& file) {
     try {
-        std::error_code ec;
-        const auto status = std::filesystem::status(file, ec);
-        if (ec || !std::filesystem::exists(status)) {
-            return error("cannot open: no such file");
+        struct stat info {};
+        if (::stat(file.c_str(), &info) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR) {
+                return error("cannot open: no such file");
+            }
+            return error("cannot open: " + std::error_code(errno, std::generic_category()).message());
         }
-        if (!std::filesystem::is_regular_file(status)) {
+        if (!S_ISREG(info.st_mode)) {
             return error("cannot open: not a regular file");
         }
-        const auto size = std::filesystem::file_size(file, ec);
-        if (ec) {
-            return error("cannot open: " + ec.message());
-        }
-        if (size == 0) {
+        if (info.st_size == 0) {
             return error("not a DICOM file: empty");
         }
-        std::ifstream in(file, std::ios::binary);
-        std::array<std::uint8_t, kPreambleLength + kMagic.size()> head{};
-        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-        if (!in && in.gcount() <= 0) {
+        FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd.get() < 0) {
             return error("cannot open: not readable");
         }
-        const Magic magic = magicOf(std::span(head.data(), static_cast<std::size_t>(in.gcount())));
+        auto head = readAt(fd.get(), kPreambleLength + kMagic.size(), 0);
+        if (!head || head->empty()) {
+            return error("cannot open: not readable");
+        }
+        const Magic magic = magicOf(*head);
         if (magic == Magic::AtStart) {
             // Rare (meta header without preamble): read it whole and go through the buffer path.
-            in.clear();
-            return readBuffer(readAll(in, size));
+            auto whole = readAt(fd.get(), static_cast<std::size_t>(info.st_size), 0);
+            if (!whole) {
+                return error("cannot open: not readable");
+            }
+            return readBuffer(*whole);
         }
-        in.close();
+        fd.close();
         dictionaryLoaded();  // makes sure DCMTK has its dictionary before it parses
         DcmFileFormat dicom;
         const OFCondition condition = dicom.loadFileUntilTag(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange,

@@ -24,12 +24,23 @@ DicomReadResult failure(std::string reason) {
     return result;
 }
 
-// Counts and progress shared by the parser threads of one run.
+// Parsed objects on their way from a parser thread to the indexing thread.
+struct ParsedBatch {
+    std::vector<std::unique_ptr<sdk::DicomObjectView>> objects;
+    std::vector<sdk::Uri> uris;
+};
+
+// Counts and progress shared by the parser threads and the indexing thread of one run.
 struct RunState {
     const IndexRunConfig& config;
     TaskHandle& task;
     std::size_t total = 0;
     BoundedQueue<sdk::Uri> queue;
+    // Full batches wait here while the indexers write the one before: the parsers go on parsing
+    // instead of waiting for the writer, and the writer finds the next batch ready. One waiting
+    // batch is enough for that and bounds memory (each parser's batch in the making, one
+    // waiting, one being written).
+    BoundedQueue<ParsedBatch> batches{1};
     std::atomic<std::size_t> processed{0}, indexed{0}, errors{0}, skipped{0};
 
     RunState(const IndexRunConfig& c, TaskHandle& t, std::size_t capacity) : config(c), task(t), queue(capacity) {}
@@ -67,16 +78,41 @@ struct RunState {
         uris.clear();
     }
 
+    // Hands a full (or last) batch to the indexing thread; false once the run is stopping.
+    bool handOff(std::vector<std::unique_ptr<sdk::DicomObjectView>>& objects, std::vector<sdk::Uri>& uris) {
+        if (uris.empty()) return true;
+        ParsedBatch batch{std::move(objects), std::move(uris)};
+        objects.clear();
+        uris.clear();
+        objects.reserve(config.batchSize);
+        uris.reserve(config.batchSize);
+        return batches.push(std::move(batch));
+    }
+
+    // A writer thread: indexes batches as they are handed off.
+    void write() {
+        while (auto batch = batches.pop()) {
+            if (task.stopRequested()) break;
+            indexBatch(batch->objects, batch->uris);
+        }
+        if (task.stopRequested()) {
+            batches.abandon();  // parsers waiting to hand off give up
+            queue.abandon();
+        }
+    }
+
     void parse() {
         std::vector<std::unique_ptr<sdk::DicomObjectView>> objects;
         std::vector<sdk::Uri> uris;
+        objects.reserve(config.batchSize);
+        uris.reserve(config.batchSize);
         while (auto uri = queue.pop()) {
             if (task.stopRequested()) break;
             auto result = readStoredItem(*config.storage, *uri);
             if (result.status == DicomReadStatus::Ok) {
                 objects.push_back(std::move(result.object));
                 uris.push_back(std::move(*uri));
-                if (uris.size() >= config.batchSize && !task.stopRequested()) indexBatch(objects, uris);
+                if (uris.size() >= config.batchSize && !task.stopRequested() && !handOff(objects, uris)) break;
                 continue;
             }
             if (result.status == DicomReadStatus::Skipped) {
@@ -90,9 +126,10 @@ struct RunState {
         }
         if (task.stopRequested()) {
             queue.abandon();  // unblocks the enumerating thread and the other parsers
+            batches.abandon();
             return;
         }
-        indexBatch(objects, uris);
+        handOff(objects, uris);
     }
 };
 
@@ -198,7 +235,12 @@ IndexRunResult runIndexTask(const IndexRunConfig& config, TaskHandle& task) {
         return result;
     }
 
-    // Pass 2: this thread walks into the queue, the parsers drain it.
+    // Pass 2: this thread walks into the queue, the parsers drain it, as many writer threads
+    // hand what they parsed to the indexers (indexers take concurrent calls, as before: a
+    // sharded writer can use them; a serial one makes them wait for each other, not the parsers).
+    std::vector<std::thread> writers;
+    writers.reserve(threads);
+    for (std::size_t i = 0; i < threads; ++i) writers.emplace_back([&state] { state.write(); });
     std::vector<std::thread> parsers;
     parsers.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) parsers.emplace_back([&state] { state.parse(); });
@@ -215,6 +257,11 @@ IndexRunResult runIndexTask(const IndexRunConfig& config, TaskHandle& task) {
     else
         state.queue.close();
     for (auto& parser : parsers) parser.join();
+    if (task.stopRequested())
+        state.batches.abandon();
+    else
+        state.batches.close();  // the writers drain what the parsers handed off, then end
+    for (auto& writer : writers) writer.join();
 
     // What was indexed is made durable and visible, stopped or not: the report says it is there.
     for (auto* indexer : config.indexers) {

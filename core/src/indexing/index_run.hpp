@@ -1,10 +1,12 @@
 #pragma once
 // One index task's pipeline (see tessera/core/index_service.hpp): count, then enumerate into a
-// bounded queue, parse each item once on a pool of threads, hand batches to the indexers,
+// bounded queue, parse each item once on a pool of threads, hand full batches through a
+// one-deep queue to as many writer threads (so parsing goes on while the indexers write),
 // commit. Private to core.
 //
-// Thread-safety: runIndexTask() runs on the calling thread plus the parser threads it starts
-// and joins before returning; the config is read-only meanwhile.
+// Thread-safety: runIndexTask() runs on the calling thread plus the parser and writer threads
+// it starts and joins before returning; the config is read-only meanwhile. Indexers may get
+// concurrent index() calls (as they did before, from the parsers).
 
 #include <cstddef>
 #include <functional>

@@ -20,4 +20,8 @@ namespace tessera::core {
 /// 0008,0005) are read as ISO 8859-1, because many real files do that. No trimming is done.
 std::string decodeToUtf8(std::string_view raw, std::string_view specificCharacterSet, bool isPersonName);
 
+/// True when `raw` has no byte >= 0x80 and no ESC: decodeToUtf8 then returns it unchanged
+/// whatever the character set, so callers may skip the call (and its copy).
+bool isPlainAscii(std::string_view raw);
+
 }  // namespace tessera::core

@@ -26,6 +26,10 @@ std::optional<std::uint32_t> tagForKeyword(std::string_view keyword);
 /// The keyword of a public tag, repeating groups included; nullopt for private or unknown tags.
 std::optional<std::string> keywordForTag(std::uint32_t tag);
 
+/// keywordForTag without the copy, for hot loops (the DICOM reader): a view into the immutable
+/// tables, valid for the life of the program; empty for private or unknown tags.
+std::string_view keywordViewForTag(std::uint32_t tag);
+
 /// The two-letter VR of a public keyword ("PN", "DA"); where the dictionary allows several
 /// (US or SS), the first one.
 std::optional<std::string> vrForKeyword(std::string_view keyword);

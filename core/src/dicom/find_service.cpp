@@ -43,9 +43,14 @@ struct Aggregate {
     std::vector<std::string> modalities;
 
     void add(const sdk::SearchResult& result) {
+        // Both maps are sorted by name: one merge walk instead of a lookup per field.
+        auto at = values.begin();
         for (const auto& [name, value] : result.fields) {
-            // try_emplace: no node is built when the field already has its value.
-            if (!value.empty()) values.try_emplace(name, value);
+            if (value.empty()) continue;
+            int order = 1;
+            while (at != values.end() && (order = at->first.compare(name)) < 0) ++at;
+            if (at != values.end() && order == 0) continue;  // the first value stays
+            at = std::next(values.emplace_hint(at, name, value));
         }
         const auto& study = fieldOf(result.fields, kStudyUid);
         const auto& seriesUid = fieldOf(result.fields, kSeriesUid);

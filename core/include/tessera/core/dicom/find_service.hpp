@@ -18,10 +18,11 @@
 //    the records with neither PatientID nor PatientName form one anonymous patient (as in the
 //    DIM view), aggregated over its matching records only (no term finds the rest).
 //  - Every requested key is in the response: its value from the first record of the entity that
-//    has one (records the query reached first), "" when none has. Computed keys:
+//    has one (when pass 1 held the aggregates, the records the query reached come first),
+//    "" when none has. Computed keys:
 //    NumberOfPatientRelated{Studies,Series,Instances} (PATIENT), NumberOfStudyRelated{Series,
-//    Instances} and ModalitiesInStudy, every distinct modality in first-appearance order, records
-//    the query reached first (STUDY), NumberOfSeriesRelatedInstances (SERIES);
+//    Instances} and ModalitiesInStudy, every distinct modality in first-appearance order, in the
+//    same record order (STUDY), NumberOfSeriesRelatedInstances (SERIES);
 //    QueryRetrieveLevel is echoed; SpecificCharacterSet is "ISO_IR 192" when any value is not
 //    ASCII, else "" (values are UTF-8 as indexed).
 //

@@ -57,7 +57,7 @@ DocumentReader::DocumentReader(std::string_view data) noexcept {
     valid_ = true;
 }
 
-bool DocumentReader::next(std::uint32_t& fieldId, std::string_view& value) noexcept {
+bool DocumentReader::nextSlow(std::uint32_t& fieldId, std::string_view& value) noexcept {
     if (!valid_ || rest_.empty()) return false;
     std::uint64_t id = 0;
     if (!getVarint(rest_, id) || id == 0 || id > 0xffffffffu || !getBytes(rest_, value)) {

@@ -149,13 +149,17 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
     std::vector<std::optional<std::string>> everyName;
     std::vector<const std::string*> dimDefaults;
     bool wantUri = false;
+    std::size_t wantedCount = 0;  // distinct stored fields asked for
     if (!everything) {
         for (const auto& field : request.fields) {
             if (field == "uri") wantUri = true;
             if (isDimField(field)) dimDefaults.push_back(&field);
             if (auto info = catalogue.find(field)) {
                 if (wantedById.size() <= info->id) wantedById.resize(info->id + 1, nullptr);
-                if (wantedById[info->id] == nullptr) wantedById[info->id] = &field;
+                if (wantedById[info->id] == nullptr) {
+                    wantedById[info->id] = &field;
+                    ++wantedCount;
+                }
             }
         }
     }
@@ -175,11 +179,16 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;
         result.uri = sdk::Uri::parse(reader.uri());
+        std::size_t wantedLeft = wantedCount;
         std::uint32_t id = 0;
         std::string_view value;
         while (reader.next(id, value)) {
-            // First occurrence wins: the top-level attribute or the first sequence item.
-            if (const std::string* name = nameOf(id)) result.fields.try_emplace(*name, value);
+            // First occurrence wins: the top-level attribute or the first sequence item. Once
+            // every asked-for field has its first occurrence, the rest of the blob cannot add
+            // anything: stop reading it (a document has a hundred attributes or more).
+            if (const std::string* name = nameOf(id)) {
+                if (result.fields.try_emplace(*name, value).second && !everything && --wantedLeft == 0) break;
+            }
         }
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         for (const std::string* field : dimDefaults) result.fields.try_emplace(*field);

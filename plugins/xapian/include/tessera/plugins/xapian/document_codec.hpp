@@ -44,9 +44,25 @@ public:
     std::string_view uri() const noexcept { return uri_; }
 
     /// The next attribute; false at the end or at damage (then valid() turns false).
-    bool next(std::uint32_t& fieldId, std::string_view& value) noexcept;
+    /// Inline for the common case (id and length below 128, one byte each): a search walks
+    /// every attribute of every hit up to the ones it wants.
+    bool next(std::uint32_t& fieldId, std::string_view& value) noexcept {
+        if (valid_ && rest_.size() >= 2) {
+            const auto id = static_cast<unsigned char>(rest_[0]);
+            const auto length = static_cast<unsigned char>(rest_[1]);
+            if (id != 0 && id < 0x80 && length < 0x80 && length <= rest_.size() - 2) {
+                fieldId = id;
+                value = rest_.substr(2, length);
+                rest_.remove_prefix(2 + std::size_t{length});
+                return true;
+            }
+        }
+        return nextSlow(fieldId, value);
+    }
 
 private:
+    bool nextSlow(std::uint32_t& fieldId, std::string_view& value) noexcept;
+
     std::string_view rest_;
     std::string_view uri_;
     bool valid_ = false;

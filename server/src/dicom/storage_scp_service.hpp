@@ -25,6 +25,7 @@
 // Thread-safety: see DicomService.
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,7 +49,7 @@ class StorageScpService final : public DicomService {
 public:
     StorageScpService(core::ServerSettings& settings, core::TransferSettings& transfer,
                       core::ProviderRegistry& registry, core::IndexService& indexing, core::QueryService& queries,
-                      const DicomServices& services);
+                      const DicomServices& services, std::filesystem::path intakeLog = {});
     ~StorageScpService() override;
 
     std::string name() const override { return "storage"; }

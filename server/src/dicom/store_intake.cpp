@@ -6,6 +6,7 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -129,9 +130,31 @@ void StoreIntake::submit(std::vector<sdk::Uri> uris, std::unique_ptr<sdk::DicomO
 
 void StoreIntake::run() {
     std::unique_lock lock(mutex_);
+    auto lastCommit = std::chrono::steady_clock::now();
+    std::uint64_t indexedUpTo = 0;
+    bool dirty = false;  // indexed since the last commit
+    auto commit = [&] {
+        lock.unlock();
+        commitIndexed(indexedUpTo);
+        lock.lock();
+        dirty = false;
+        lastCommit = std::chrono::steady_clock::now();
+    };
+    const auto ready = [&] { return !queue_.empty() || stopping_; };
     for (;;) {
-        hasWork_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // stopping, and drained
+        if (queue_.empty()) {
+            if (dirty) {
+                // Idle: commit when the interval is up, unless more arrives first.
+                hasWork_.wait_until(lock, lastCommit + options_.commitInterval, ready);
+                if (queue_.empty()) {
+                    commit();
+                    continue;
+                }
+            } else {
+                hasWork_.wait(lock, ready);
+                if (queue_.empty()) return;  // stopping, drained and committed
+            }
+        }
         std::vector<Entry> batch;
         while (!queue_.empty() && batch.size() < options_.batchSize) {
             batch.push_back(std::move(queue_.front()));
@@ -140,18 +163,25 @@ void StoreIntake::run() {
         inFlight_ = batch.size();
         lock.unlock();
         hasRoom_.notify_all();
-        const std::uint64_t last = batch.back().seq;
         try {
             indexBatch(batch);
         } catch (const std::exception& e) {
             logger().error("C-STORE intake: a batch of %z instances was not indexed: %s", batch.size(),
                            std::string(e.what()));
         }
+        indexedUpTo = batch.back().seq;
         batch.clear();
-        markDone(last);
         lock.lock();
         inFlight_ = 0;
+        dirty = true;
+        if (std::chrono::steady_clock::now() - lastCommit >= options_.commitInterval) commit();
     }
+}
+
+void StoreIntake::commitIndexed(std::uint64_t seq) {
+    indexing_.flush();
+    uncommitted_.clear();
+    markDone(seq);
 }
 
 void StoreIntake::indexBatch(std::vector<Entry>& batch) {
@@ -171,8 +201,17 @@ void StoreIntake::indexBatch(std::vector<Entry>& batch) {
         }
     }
     try {
+        // Earlier copies: committed records (a query), and those indexed since the last commit,
+        // which a query does not see yet.
         auto previous = queries_.urisMatching("SOPInstanceUID", sops);
-        std::erase_if(previous, [&](const sdk::Uri& uri) { return now.count(uri.str()) > 0; });
+        for (const auto& sop : sops)
+            if (auto it = uncommitted_.find(sop); it != uncommitted_.end()) {
+                previous.insert(previous.end(), it->second.begin(), it->second.end());
+                uncommitted_.erase(it);
+            }
+        std::set<std::string> seen;
+        std::erase_if(previous,
+                      [&](const sdk::Uri& uri) { return now.count(uri.str()) > 0 || !seen.insert(uri.str()).second; });
         if (!previous.empty()) indexing_.unindex(previous, {});
     } catch (const std::exception& e) {
         logger().warning("C-STORE intake: cannot look for earlier copies of %z instances: %s", sops.size(),
@@ -181,8 +220,8 @@ void StoreIntake::indexBatch(std::vector<Entry>& batch) {
     const auto report = indexing_.indexObjects(items);
     if (report.errors > 0)
         logger().warning("C-STORE intake: %z of %z records not indexed by every indexer", report.errors, items.size());
-    // Committed before the next batch looks for earlier copies, and before the log says "done".
-    indexing_.flush();
+    for (const auto& [sop, i] : lastOf)
+        if (!sop.empty()) uncommitted_[sop] = batch[i].uris;
 }
 
 void StoreIntake::markDone(std::uint64_t seq) {
@@ -239,6 +278,9 @@ void StoreIntake::replay() {
         if (batch.empty()) return;
         indexBatch(batch);
         batch.clear();
+        // Committed before the next batch, so the records do not pile up uncommitted.
+        indexing_.flush();
+        uncommitted_.clear();
     };
     for (auto& [seq, uris] : records) {
         Entry entry;

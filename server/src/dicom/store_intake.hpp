@@ -11,12 +11,15 @@
 //   1. one earlier-copy lookup for the batch (QueryService::urisMatching on SOPInstanceUID) and
 //      one unindex() of the records of those instances under other URIs, so a re-sent instance
 //      replaces the old one (within a batch, the last copy of an instance wins);
-//   2. one IndexService::indexObjects() (one index() per indexer), then flush() (commit), so the
-//      next batch's lookup sees this one;
-//   3. a "D <seq>" record (everything up to seq is indexed and committed), or, when nothing newer
-//      was submitted, the log is truncated to zero.
-// Bound: an acknowledged instance is searchable once the batches ahead of it are done, i.e. at
-// most `capacity` instances (a few hundred ms at C-STORE rates) after its Success.
+//      Records indexed but not yet committed (which a query does not see) are remembered by SOP
+//      Instance UID and count as earlier copies too;
+//   2. one IndexService::indexObjects() (one index() per indexer);
+//   3. every commitInterval (250 ms) while work keeps coming, and that long after the last
+//      batch: flush() (commit), then a "D <seq>" record (everything up to seq is indexed and
+//      committed), or, when nothing newer was submitted, the log is truncated to zero.
+// Bound: an acknowledged instance is searchable once the batches queued ahead of it are indexed
+// (at most `capacity` instances) and the next commit is done (commitInterval): well under a
+// second at the rates measured in docs/benchmarks.md.
 // start() replays what the log holds after its last "D" (a process killed with acknowledged but
 // unindexed instances): each URI is read back from its storage provider and indexed as above.
 // stop() drains the queue, then joins the thread.
@@ -24,13 +27,16 @@
 // Ownership: borrows the services, which must outlive it (stop() before they go).
 // Thread-safety: submit() from any number of threads; start()/stop() from one at a time.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -50,6 +56,9 @@ struct StoreIntakeOptions {
     std::size_t capacity = 1024;
     /// Instances per indexing batch at most.
     std::size_t batchSize = 256;
+    /// Indexed records are committed at most this often while C-STOREs keep coming, and this
+    /// long after the last one (one commit per instance would cost more than the indexing).
+    std::chrono::milliseconds commitInterval{250};
 };
 
 class StoreIntake {
@@ -86,6 +95,7 @@ private:
 
     void run();
     void indexBatch(std::vector<Entry>& batch);
+    void commitIndexed(std::uint64_t seq);  // commit, then mark the log done up to seq
     void markDone(std::uint64_t seq);
     void replay();
     void appendLog(const std::string& record);  // caller holds mutex_
@@ -107,6 +117,8 @@ private:
     bool stopping_ = false;
     int logFd_ = -1;
     std::thread indexer_;
+    // SOP Instance UID -> URIs indexed since the last commit (the indexer thread's own).
+    std::map<std::string, std::vector<sdk::Uri>> uncommitted_;
 };
 
 }  // namespace tessera::server

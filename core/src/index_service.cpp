@@ -148,6 +148,40 @@ public:
         return total;
     }
 
+    sdk::IndexReport indexObjects(std::span<const sdk::IndexItem> items) {
+        sdk::IndexReport total;
+        std::vector<sdk::IndexProvider*> touched;
+        std::vector<bool> handledByAny(items.size(), false);
+        std::vector<sdk::IndexItem> mine;
+        for (auto* indexer : resolveIndexers({})) {
+            mine.clear();
+            for (std::size_t i = 0; i < items.size(); ++i)
+                if (indexer->handles(items[i].uri)) {
+                    mine.push_back(items[i]);
+                    handledByAny[i] = true;
+                }
+            if (mine.empty()) continue;
+            try {
+                const auto report = indexer->index(std::span<const sdk::IndexItem>(mine));
+                total.indexed += report.indexed;
+                total.errors += report.errors;
+                touched.push_back(indexer);
+            } catch (const std::exception& e) {
+                total.errors += mine.size();
+                options_.log(sdk::LogLevel::Warning, "Indexer " + indexer->name() + " failed on a batch of " +
+                                                         std::to_string(mine.size()) + " objects: " + e.what());
+            }
+        }
+        if (touched.empty()) return total;
+        for (std::size_t i = 0; i < items.size(); ++i)
+            if (handledByAny[i]) notifyIndexed(items[i].uri, *items[i].object);
+        std::lock_guard lock(commitMutex_);
+        if (pending_.empty()) commitDue_ = std::chrono::steady_clock::now() + options_.commitDelay;
+        pending_.insert(touched.begin(), touched.end());
+        commitWake_.notify_all();
+        return total;
+    }
+
     sdk::IndexReport indexItems(const std::vector<sdk::Uri>& uris) {
         {
             std::lock_guard lock(runnersMutex_);
@@ -409,6 +443,10 @@ std::vector<TaskInfo> IndexService::index(const std::vector<sdk::Uri>& uris,
 
 sdk::IndexReport IndexService::indexObject(const sdk::Uri& uri, const sdk::DicomObjectView& object) {
     return impl_->indexObject(uri, object);
+}
+
+sdk::IndexReport IndexService::indexObjects(std::span<const sdk::IndexItem> items) {
+    return impl_->indexObjects(items);
 }
 
 sdk::IndexReport IndexService::indexItems(const std::vector<sdk::Uri>& uris) {

@@ -4,7 +4,8 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
-#include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcostrma.h>
+#include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmnet/dimse.h>
 #include <dcmtk/dcmnet/diutil.h>
@@ -13,11 +14,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstring>
 #include <vector>
 
 #include "dicom/dicom_listener.hpp"
 #include "dicom/dicom_services.hpp"
+#include "dicom/store_intake.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/core/dicom/transfer_settings.hpp"
 #include "tessera/core/index_service.hpp"
@@ -37,45 +40,92 @@ Poco::Logger& logger() {
     return Poco::Logger::get("tessera.dicom.storage");
 }
 
-constexpr std::size_t kEncodeChunk = 1 << 20;
-
 // A C-STORE outcome other than success: the status to answer and why (for the log).
 struct Refusal {
     Uint16 status;
     std::string reason;
 };
 
-std::string stringOf(DcmItem& item, const DcmTagKey& tag) {
-    OFString value;
-    if (item.findAndGetOFString(tag, value).bad()) return {};
-    return std::string(value.c_str());
+// DIMSE hands the data set's PDV bytes to a DcmOutputStream as they arrive; this one appends
+// them to a vector (the Part-10 bytes after the meta header built beforehand).
+class ByteSink final : public DcmConsumer {
+public:
+    explicit ByteSink(std::vector<std::uint8_t>& bytes) : bytes_(bytes) {}
+    OFBool good() const override { return OFTrue; }
+    OFCondition status() const override { return EC_Normal; }
+    OFBool isFlushed() const override { return OFTrue; }
+    offile_off_t avail() const override { return offile_off_t(1) << 30; }
+    offile_off_t write(const void* buf, offile_off_t buflen) override {
+        const auto* begin = static_cast<const std::uint8_t*>(buf);
+        bytes_.insert(bytes_.end(), begin, begin + buflen);
+        return buflen;
+    }
+    void flush() override {}
+
+private:
+    std::vector<std::uint8_t>& bytes_;
+};
+
+struct ByteSinkHolder {
+    explicit ByteSinkHolder(std::vector<std::uint8_t>& bytes) : sink(bytes) {}
+    ByteSink sink;
+};
+
+// The sink is a base constructed before DcmOutputStream, which keeps a pointer to it.
+class ByteOutputStream final : private ByteSinkHolder, public DcmOutputStream {
+public:
+    explicit ByteOutputStream(std::vector<std::uint8_t>& bytes) : ByteSinkHolder(bytes), DcmOutputStream(&sink) {}
+};
+
+// Explicit VR Little Endian meta elements, values padded to even length (UI with NUL, else space).
+void putShortElement(std::vector<std::uint8_t>& out, Uint16 element, const char vr[2], std::string value) {
+    if (value.size() % 2 != 0) value.push_back(vr[0] == 'U' && vr[1] == 'I' ? '\0' : ' ');
+    const auto length = static_cast<Uint16>(value.size());
+    const std::uint8_t head[] = {0x02,
+                                 0x00,
+                                 static_cast<std::uint8_t>(element & 0xff),
+                                 static_cast<std::uint8_t>(element >> 8),
+                                 static_cast<std::uint8_t>(vr[0]),
+                                 static_cast<std::uint8_t>(vr[1]),
+                                 static_cast<std::uint8_t>(length & 0xff),
+                                 static_cast<std::uint8_t>(length >> 8)};
+    out.insert(out.end(), std::begin(head), std::end(head));
+    out.insert(out.end(), value.begin(), value.end());
 }
 
-// Part-10 bytes of `file` in transfer syntax `xfer`, meta header rebuilt for it.
-std::vector<std::uint8_t> encodePart10(DcmFileFormat& file, E_TransferSyntax xfer) {
-    std::vector<std::uint8_t> bytes;
-    std::vector<char> chunk(kEncodeChunk);
-    DcmOutputBufferStream stream(chunk.data(), static_cast<offile_off_t>(chunk.size()));
-    file.transferInit();
-    OFCondition condition;
-    do {
-        condition =
-            file.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL, EPD_noChange, 0, 0, 0, EWM_fileformat);
-        void* data = nullptr;
-        offile_off_t length = 0;
-        stream.flushBuffer(data, length);
-        const auto* begin = static_cast<const std::uint8_t*>(data);
-        bytes.insert(bytes.end(), begin, begin + length);
-    } while (condition == EC_StreamNotifyClient);
-    file.transferEnd();
-    stream.flush();
-    void* data = nullptr;
-    offile_off_t length = 0;
-    stream.flushBuffer(data, length);
-    const auto* begin = static_cast<const std::uint8_t*>(data);
-    bytes.insert(bytes.end(), begin, begin + length);
-    if (condition.bad()) throw Error(ErrorCode::Internal, std::string("cannot encode the object: ") + condition.text());
-    return bytes;
+// Preamble, "DICM" and the file meta group for an object received on a presentation context
+// with transfer syntax `xferUid`; the data set's bytes follow as received.
+std::vector<std::uint8_t> part10Header(const std::string& sopClass, const std::string& sopInstance,
+                                       const std::string& xferUid, const std::string* callingAe,
+                                       const std::string* calledAe) {
+    std::vector<std::uint8_t> group;
+    // (0002,0001) OB 00\01
+    const std::uint8_t version[] = {0x02, 0x00, 0x01, 0x00, 'O', 'B', 0, 0, 2, 0, 0, 0, 0x00, 0x01};
+    group.insert(group.end(), std::begin(version), std::end(version));
+    putShortElement(group, 0x0002, "UI", sopClass);
+    putShortElement(group, 0x0003, "UI", sopInstance);
+    putShortElement(group, 0x0010, "UI", xferUid);
+    putShortElement(group, 0x0012, "UI", OFFIS_IMPLEMENTATION_CLASS_UID);
+    putShortElement(group, 0x0013, "SH", OFFIS_DTK_IMPLEMENTATION_VERSION_NAME);
+    if (callingAe) {
+        putShortElement(group, 0x0016, "AE", *callingAe);
+        putShortElement(group, 0x0017, "AE", *callingAe);
+    }
+    if (calledAe) putShortElement(group, 0x0018, "AE", *calledAe);
+
+    std::vector<std::uint8_t> out(132, 0);
+    std::memcpy(out.data() + 128, "DICM", 4);
+    const auto length = static_cast<std::uint32_t>(group.size());
+    const std::uint8_t groupLength[] = {0x02, 0x00, 0x00, 0x00, 'U', 'L', 4, 0,
+                                        static_cast<std::uint8_t>(length & 0xff),
+                                        static_cast<std::uint8_t>((length >> 8) & 0xff),
+                                        static_cast<std::uint8_t>((length >> 16) & 0xff),
+                                        static_cast<std::uint8_t>(length >> 24)};
+    // Sized once and copied into (g++ 12 warns falsely on insert() after a sized construction).
+    out.resize(132 + sizeof groupLength + group.size());
+    std::memcpy(out.data() + 132, groupLength, sizeof groupLength);
+    std::memcpy(out.data() + 132 + sizeof groupLength, group.data(), group.size());
+    return out;
 }
 
 }  // namespace
@@ -83,8 +133,10 @@ std::vector<std::uint8_t> encodePart10(DcmFileFormat& file, E_TransferSyntax xfe
 class StorageScpService::Receiver {
 public:
     Receiver(core::ServerSettings& settings, core::ProviderRegistry& registry, core::IndexService& indexing,
-             core::QueryService& queries)
-        : settings_(settings), registry_(registry), indexing_(indexing), queries_(queries) {}
+             core::QueryService& queries, std::filesystem::path intakeLog)
+        : settings_(settings), registry_(registry), indexing_(indexing), intake_(indexing, queries, registry, intakeLog) {}
+
+    StoreIntake& intake() { return intake_; }
 
     bool handle(DicomAssociation& association, T_DIMSE_Message& message, T_ASC_PresentationContextID context) {
         if (message.CommandField != DIMSE_C_STORE_RQ) return false;
@@ -98,13 +150,27 @@ public:
             return true;
         }
 
-        DcmDataset* received = nullptr;
+        // The data set's bytes as they arrive, behind a meta header for the presentation
+        // context's transfer syntax: no parse and re-encode before they are stored.
+        T_ASC_PresentationContext presentation;
+        const bool known = ASC_findAcceptedPresentationContext(association.raw()->params, context, &presentation).good();
+        const std::string xferUid = known ? presentation.acceptedTransferSyntax : "";
+        const bool saveAeTitles = settings_.getBool("dicom-services.storage.save-ae-titles", true);
+        const std::string callingAe = association.callingAeTitle();
+        const std::string calledAe = association.calledAeTitle();
+        std::vector<std::uint8_t> part10 =
+            part10Header(request.AffectedSOPClassUID, request.AffectedSOPInstanceUID, xferUid,
+                         saveAeTitles ? &callingAe : nullptr, saveAeTitles ? &calledAe : nullptr);
+        const std::size_t headerSize = part10.size();
         T_ASC_PresentationContextID dataContext = context;
-        const OFCondition condition =
-            DIMSE_receiveDataSetInMemory(association.raw(), DIMSE_BLOCKING, association.dimseTimeoutSeconds(),
-                                         &dataContext, &received, nullptr, nullptr);
-        std::unique_ptr<DcmDataset> dataset(received);
-        if (condition.bad() || !dataset) {
+        OFCondition condition;
+        {
+            ByteOutputStream stream(part10);
+            condition = DIMSE_receiveDataSetInFile(association.raw(), DIMSE_BLOCKING,
+                                                   association.dimseTimeoutSeconds(), &dataContext, &stream, nullptr,
+                                                   nullptr);
+        }
+        if (condition.bad() || part10.size() == headerSize) {
             // The peer went away or broke the protocol mid-object: nothing was stored.
             throw Error(ErrorCode::Unavailable, "C-STORE of " + std::string(request.AffectedSOPInstanceUID) + " from " +
                                                     association.describe() +
@@ -114,11 +180,9 @@ public:
         T_DIMSE_C_StoreRSP response;
         std::memset(&response, 0, sizeof response);
         response.DimseStatus = STATUS_Success;
-        std::vector<sdk::Uri> uris;
-        std::unique_ptr<sdk::DicomObjectView> view;
         const auto t0 = std::chrono::steady_clock::now();
         try {
-            store(association, request, dataContext, std::move(dataset), uris, view);
+            store(request, known ? &presentation : nullptr, dataContext == context, std::move(part10));
         } catch (const Refusal& refusal) {
             response.DimseStatus = refusal.status;
             logger().warning("C-STORE %s from %s refused (0x%04x): %s", std::string(request.AffectedSOPInstanceUID),
@@ -130,61 +194,42 @@ public:
             logger().warning("C-STORE %s from %s: the response could not be sent: %s",
                              std::string(request.AffectedSOPInstanceUID), association.describe(),
                              std::string(sent.text()));
-        const auto t1 = std::chrono::steady_clock::now();
-        if (response.DimseStatus == STATUS_Success) index(uris, *view);
-        const auto t2 = std::chrono::steady_clock::now();
         if (logger().debug()) {
             using std::chrono::duration_cast;
             using std::chrono::microseconds;
-            logger().debug("C-STORE %s: stored in %?d us, indexed in %?d us",
-                           std::string(request.AffectedSOPInstanceUID), duration_cast<microseconds>(t1 - t0).count(),
-                           duration_cast<microseconds>(t2 - t1).count());
+            logger().debug("C-STORE %s: stored and queued for indexing in %?d us (%z waiting)",
+                           std::string(request.AffectedSOPInstanceUID),
+                           duration_cast<microseconds>(std::chrono::steady_clock::now() - t0).count(),
+                           intake_.backlog());
         }
         return true;
     }
 
 private:
-    // Steps 2 and 3 of the header comment. Throws Refusal; on return the instance is durable.
-    void store(DicomAssociation& association, const T_DIMSE_C_StoreRQ& request, T_ASC_PresentationContextID context,
-               std::unique_ptr<DcmDataset> dataset, std::vector<sdk::Uri>& uris,
-               std::unique_ptr<sdk::DicomObjectView>& view) {
-        const std::string sopClass = stringOf(*dataset, DCM_SOPClassUID);
-        const std::string sopInstance = stringOf(*dataset, DCM_SOPInstanceUID);
+    // Checks, stores with every provider, logs and queues for the indexer. Throws Refusal; on
+    // return the instance is durable and will be indexed (after a crash too).
+    void store(const T_DIMSE_C_StoreRQ& request, const T_ASC_PresentationContext* presentation, bool sameContext,
+               std::vector<std::uint8_t> part10) {
+        auto parsed = core::readDicomBytes(part10);
+        if (parsed.status != core::DicomReadStatus::Ok)
+            throw Refusal{STATUS_STORE_Error_CannotUnderstand, "unreadable data set: " + parsed.reason};
+        std::unique_ptr<sdk::DicomObjectView> view = std::move(parsed.object);
+        const std::string sopClass = view->get("SOPClassUID").value_or("");
+        const std::string sopInstance = view->get("SOPInstanceUID").value_or("");
         if (sopClass != request.AffectedSOPClassUID || sopInstance != request.AffectedSOPInstanceUID)
             throw Refusal{STATUS_STORE_Error_DataSetDoesNotMatchSOPClass, "the data set's SOP class/instance UIDs (" +
                                                                               sopClass + ", " + sopInstance +
                                                                               ") differ from the request's"};
-
-        T_ASC_PresentationContext presentation;
-        if (ASC_findAcceptedPresentationContext(association.raw()->params, context, &presentation).bad() ||
-            sopClass != presentation.abstractSyntax)
+        if (!presentation || !sameContext || sopClass != presentation->abstractSyntax)
             throw Refusal{STATUS_STORE_Refused_SOPClassNotSupported,
                           "SOP class " + sopClass + " sent on a presentation context for another"};
-        const E_TransferSyntax xfer = DcmXfer(presentation.acceptedTransferSyntax).getXfer();
-        if (xfer == EXS_Unknown)
+        if (DcmXfer(presentation->acceptedTransferSyntax).getXfer() == EXS_Unknown)
             throw Refusal{STATUS_STORE_Error_CannotUnderstand,
-                          std::string("unknown transfer syntax ") + presentation.acceptedTransferSyntax};
-
-        DcmFileFormat file(dataset.release(), OFFalse);  // takes the data set over, no copy
-        if (settings_.getBool("dicom-services.storage.save-ae-titles", true)) {
-            DcmMetaInfo* meta = file.getMetaInfo();
-            meta->putAndInsertString(DCM_SourceApplicationEntityTitle, association.callingAeTitle().c_str());
-            meta->putAndInsertString(DCM_SendingApplicationEntityTitle, association.callingAeTitle().c_str());
-            meta->putAndInsertString(DCM_ReceivingApplicationEntityTitle, association.calledAeTitle().c_str());
-        }
-        std::vector<std::uint8_t> part10;
-        try {
-            part10 = encodePart10(file, xfer);
-        } catch (const Error& e) {
-            throw Refusal{STATUS_STORE_Error_CannotUnderstand, e.what()};
-        }
-        auto parsed = core::readDicomBytes(part10);
-        if (parsed.status != core::DicomReadStatus::Ok)
-            throw Refusal{STATUS_STORE_Error_CannotUnderstand, "unreadable after encoding: " + parsed.reason};
-        view = std::move(parsed.object);
+                          std::string("unknown transfer syntax ") + presentation->acceptedTransferSyntax};
 
         const auto providers = storageProviders();
         if (providers.empty()) throw Refusal{STATUS_STORE_Refused_OutOfResources, "no enabled storage provider"};
+        std::vector<sdk::Uri> uris;
         for (auto* provider : providers) {
             try {
                 uris.push_back(provider->store(*view, part10));
@@ -192,9 +237,14 @@ private:
                 const auto code =
                     dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).code() : ErrorCode::Internal;
                 rollBack(providers, uris);
-                uris.clear();
                 throw Refusal{dimseStatusFor(code), "storage provider " + provider->name() + ": " + e.what()};
             }
+        }
+        try {
+            intake_.submit(uris, std::move(view));
+        } catch (const Error& e) {
+            rollBack(providers, uris);
+            throw Refusal{STATUS_STORE_Refused_OutOfResources, std::string("cannot queue for indexing: ") + e.what()};
         }
     }
 
@@ -238,36 +288,19 @@ private:
         }
     }
 
-    void index(const std::vector<sdk::Uri>& uris, const sdk::DicomObjectView& view) {
-        try {
-            const auto sopInstance = view.get("SOPInstanceUID").value_or("");
-            auto previous = queries_.urisMatching("SOPInstanceUID", {sopInstance});
-            std::erase_if(previous, [&](const sdk::Uri& uri) {
-                return std::any_of(uris.begin(), uris.end(),
-                                   [&](const sdk::Uri& now) { return now.str() == uri.str(); });
-            });
-            if (!previous.empty()) indexing_.unindex(previous, {});
-        } catch (const std::exception& e) {
-            logger().warning("C-STORE: cannot look for an earlier copy of the instance: %s", std::string(e.what()));
-        }
-        for (const auto& uri : uris) {
-            const auto report = indexing_.indexObject(uri, view);
-            if (report.errors > 0) logger().warning("C-STORE: %s stored but not indexed by every indexer", uri.str());
-        }
-    }
-
     core::ServerSettings& settings_;
     core::ProviderRegistry& registry_;
     core::IndexService& indexing_;
-    core::QueryService& queries_;
+    StoreIntake intake_;
 };
 
 StorageScpService::StorageScpService(core::ServerSettings& settings, core::TransferSettings& transfer,
                                      core::ProviderRegistry& registry, core::IndexService& indexing,
-                                     core::QueryService& queries, const DicomServices& services)
+                                     core::QueryService& queries, const DicomServices& services,
+                                     std::filesystem::path intakeLog)
     : settings_(settings),
       transfer_(transfer),
-      receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries)),
+      receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries, std::move(intakeLog))),
       services_(services) {}
 
 StorageScpService::~StorageScpService() {
@@ -277,6 +310,8 @@ StorageScpService::~StorageScpService() {
 void StorageScpService::start() {
     std::lock_guard lock(mutex_);
     if (listener_ && listener_->running()) return;
+    // The indexer first: it indexes what a killed process acknowledged, and takes new C-STOREs.
+    receiver_->intake().start();
     auto config = storageListenerConfig(settings_);
     config.port = services_.portFor(name(), config.port);
     auto* transfer = &transfer_;
@@ -300,6 +335,7 @@ void StorageScpService::stop() {
     std::lock_guard lock(mutex_);
     if (listener_) listener_->stop();
     listener_.reset();
+    receiver_->intake().stop();  // indexes what is queued
 }
 
 bool StorageScpService::running() const {

@@ -3,20 +3,21 @@
 // TransferSettings accepts, C-ECHO, on dicom-services.storage[@port] (6666).
 //
 // One C-STORE, in this order:
-//   1. the data set is received in memory (nothing touches the disk before it is complete, so
-//      a peer that drops the association mid-transfer leaves nothing behind);
-//   2. checked against the request (SOP class and instance UIDs, else A900) and turned into
-//      Part-10 bytes in the transfer syntax it arrived in, with (0002,0016/0017) = calling AE
-//      and (0002,0018) = called AE when dicom-services.storage.save-ae-titles (default true);
+//   1. the data set's bytes are received as they arrive (no DcmDataset), in memory, behind a
+//      file meta header built for the presentation context's transfer syntax, with
+//      (0002,0016/0017) = calling AE and (0002,0018) = called AE when
+//      dicom-services.storage.save-ae-titles (default true); nothing touches the disk before the
+//      data set is complete, so a peer that drops the association leaves nothing behind;
+//   2. parsed once and checked against the request (SOP class and instance UIDs, else A900;
+//      presentation context and transfer syntax);
 //   3. stored by every storage provider chosen by archive.default-storages (none listed = every
 //      enabled one) — each store() is durable (fsync) when it returns. If one fails, what the
 //      others stored is removed again and unindexed, and the response carries the error's
 //      DIMSE status (error_mapping: disk full → A700, bad content → A900/C000, else 0110);
-//   4. the Success response goes out;
-//   5. the object is indexed from the parsed copy of those bytes (the file is never re-read);
-//      index records of the same SOP Instance UID under another URI are removed first, so a
-//      re-sent instance replaces the old one. Indexing failures are logged; the status was
-//      already sent (as in Dicoogle).
+//   4. logged and queued for the background indexer (StoreIntake: replace semantics, batches,
+//      replay after a crash; see store_intake.hpp), then the Success response goes out;
+//   5. the indexer indexes the parsed object (the file is never re-read). Indexing failures are
+//      logged; the status was already sent (as in Dicoogle).
 // Group commit: associations are served on their own threads and nothing serialises their
 // stores, so the fsyncs of concurrent associations reach the file system together and its
 // journal commits them as one (ext4/xfs group commit); docs/benchmarks.md has the figures.
@@ -25,6 +26,7 @@
 // Thread-safety: see DicomService.
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,7 +50,7 @@ class StorageScpService final : public DicomService {
 public:
     StorageScpService(core::ServerSettings& settings, core::TransferSettings& transfer,
                       core::ProviderRegistry& registry, core::IndexService& indexing, core::QueryService& queries,
-                      const DicomServices& services);
+                      const DicomServices& services, std::filesystem::path intakeLog = {});
     ~StorageScpService() override;
 
     std::string name() const override { return "storage"; }

@@ -547,6 +547,27 @@ TEST_CASE("indexObject indexes a parsed object into every enabled indexer and co
     CHECK(harness.query("test-memory", sdk::MatchAllQuery{}).total == 1);
 }
 
+TEST_CASE("indexObjects indexes a batch with one call per indexer, committed by flush", "[index][cstore]") {
+    IndexServiceOptions options;
+    options.commitDelay = 60s;  // only flush() commits here
+    Harness harness({kSamples}, true, true, options);
+    auto ct = readDicomFile(kSamples / "images/CT_small.dcm");
+    auto mr = readDicomFile(kSamples / "images/MR_small.dcm");
+    REQUIRE(ct.status == DicomReadStatus::Ok);
+    REQUIRE(mr.status == DicomReadStatus::Ok);
+    const std::vector<sdk::IndexItem> items{{fileUri(kSamples / "images/CT_small.dcm"), ct.object.get()},
+                                            {fileUri(kSamples / "images/MR_small.dcm"), mr.object.get()},
+                                            {sdk::Uri::parse("other://x/y.dcm"), mr.object.get()}};
+    const auto report = harness.service->indexObjects(items);
+    CHECK(report.indexed == 6);  // three items in each of xapian and test-memory
+    CHECK(report.errors == 0);
+    CHECK(harness.query("xapian", sdk::MatchAllQuery{}).total == 0);  // not committed yet
+    harness.service->flush();
+    CHECK(harness.query("xapian", sdk::MatchAllQuery{}).total == 3);
+    CHECK(harness.query("test-memory", sdk::MatchAllQuery{}).total == 3);
+    CHECK(harness.service->indexObjects({}).indexed == 0);
+}
+
 TEST_CASE("after shutdown no task starts", "[index][errors]") {
     Harness harness;
     harness.service->shutdown();

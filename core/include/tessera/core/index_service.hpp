@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,12 @@ public:
     /// URI; they are committed within commitDelay. Returns the summed reports. An indexer that
     /// throws is logged and counted as one error; nothing is thrown.
     sdk::IndexReport indexObject(const sdk::Uri& uri, const sdk::DicomObjectView& object);
+
+    /// indexObject() for a batch (the storage SCP's background indexer): one
+    /// IndexProvider::index() call per enabled indexer with the items it handles, committed
+    /// within commitDelay (or by flush()). Returns the summed reports; an indexer that throws is
+    /// logged and counts one error per item it was given; nothing is thrown.
+    sdk::IndexReport indexObjects(std::span<const sdk::IndexItem> items);
 
     /// Commits now what indexObject() left pending.
     void flush();

@@ -419,7 +419,7 @@ TEST_CASE("xapian counts a numeric term from statistics only when words cannot a
 TEST_CASE("xapian *:* pages read ids directly, and still page right after deletions", "[xapian][query][fast]") {
     TempDir dir;
     XapianProvider provider;
-    provider.open(dir.path() / "index");
+    provider.open(dir.path() / "index", {}, 1);  // one database: its own ids, in order
     auto corpus = makeCorpus();
     indexAll(provider, corpus);
     auto pageUris = [&](std::size_t offset, std::optional<std::size_t> limit) {

@@ -97,6 +97,12 @@ ShardLayout resolveShardLayout(const std::filesystem::path& root, std::size_t re
         layout.unsharded = true;
         return layout;
     }
+    if (wanted == 1) {
+        // One shard is the unsharded layout itself: nothing to record, readable by older builds.
+        layout.directories.push_back(root);
+        layout.unsharded = true;
+        return layout;
+    }
     std::filesystem::create_directories(root, ec);
     if (ec) throw Error(ErrorCode::Unavailable, "Cannot create the index directory: " + ec.message());
     // The count first: shard directories never exist without it.

@@ -52,7 +52,7 @@ std::set<std::string> named(std::initializer_list<const char*> names) {
 TEST_CASE("xapian ranges stay exact when a single-valued field turns multi-valued", "[xapian][range][fast]") {
     TempDir dir;
     XapianProvider provider;
-    provider.open(dir.path() / "index");
+    provider.open(dir.path() / "index", {}, 1);  // one database, which a searcher below reads directly
 
     // First only single values: every range runs on the plain slot.
     std::vector<Instance> first = {numbered("a", "1", "20150101"), numbered("b", "5", "20150601")};

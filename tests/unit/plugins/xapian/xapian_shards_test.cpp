@@ -559,9 +559,10 @@ TEST_CASE("xapian shards: every shard opens and answers after the writer is kill
     for (std::size_t shard = 0; shard < 2; ++shard) {
         const auto inShard = searchTotal(path / ("shard-" + std::to_string(shard)), "*:*");
         CHECK(inShard > 0);
-        CHECK(inShard % kCommitEvery == 0);  // each shard commits its own every kCommitEvery
         total += inShard;
     }
+    // (No multiple-of-kCommitEvery check: each shard's commit is atomic, a commit across shards
+    // is not, so the kill may fall between two shards' commits.)
     CHECK(count(provider, "*:*") == total);
     CHECK(total >= seen);
     auto r = run(provider, "SOPInstanceUID:1.2.826.0.1.3680043.10.543.77.7", {"PatientID", "Modality"});

@@ -6,7 +6,8 @@
 // is created) and one complete Xapian database per shard in `<root>/shard-<i>`. The stored count
 // wins over the configured one on every later open, because a URI's shard is its hash modulo
 // the count: changing it would strand every existing document in the wrong shard. A database
-// directly in `<root>` (the unsharded layout of before) opens as one shard.
+// directly in `<root>` (the unsharded layout of before) opens as one shard, and a new index of
+// one shard is created in that layout.
 
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +36,7 @@ std::size_t defaultShardCount() noexcept;
 
 struct ShardLayout {
     std::vector<std::filesystem::path> directories;  ///< one per shard, in shard order
-    bool unsharded = false;                          ///< the old single database at the root
+    bool unsharded = false;                          ///< one database at the root, no count file
 };
 
 /// Resolves (creating it for a new index) the layout under `root`. `requested` is the configured

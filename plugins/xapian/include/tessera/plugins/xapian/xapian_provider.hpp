@@ -8,14 +8,23 @@
 // (ShardPool); a query runs on every shard and answers shard 0's matches, then shard 1's, ...,
 // with the exact total summed and offset/limit applied over that concatenation.
 //
+// With several shards the provider, not each shard, commits every `commitEvery` documents, after
+// a whole batch and on all shards at once; a query that overlapped a commit is run again (and
+// after a few tries holds commits off while it reads), so every answer is one consistent cut
+// across the shards, as one database's answer is.
+// One shard is exactly the single XapianIndex + XapianSearcher of before.
+//
 // Life cycle: open() (the plugin set calls it from configure()) before index()/query(); calls
 // before open() or after close() throw Error(Unavailable).
 // Thread-safety: index/unindex/commit/query may run concurrently; open/close are called by the
 // host's life-cycle thread while no other call runs.
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -64,9 +73,23 @@ private:
         std::unique_ptr<XapianSearcher> searcher;
     };
 
+    /// Commits every shard in parallel, inside the commit counters queries check.
+    void commitShards();
+    /// Counts written documents; commits when commitEvery_ is reached. Never throws.
+    void noteWritten(std::size_t documents);
+    void log(sdk::LogLevel level, const std::string& message) const;
+
     sdk::HostServices* host_;
     std::vector<Shard> shards_;
     std::unique_ptr<ShardPool> pool_;  // one worker per shard beyond the first
+    std::size_t commitEvery_ = 0;
+    std::atomic<std::size_t> sinceCommit_{0};
+    // A commit is in progress while they differ; a query that saw `started` move retries.
+    std::atomic<std::uint64_t> commitsStarted_{0};
+    std::atomic<std::uint64_t> commitsFinished_{0};
+    // Held exclusively by every commit, shared only by a query that lost its retries to commits:
+    // it then waits for the commit under way and keeps the next one out while it reads.
+    std::shared_mutex commitGate_;
 };
 
 }  // namespace tessera::plugins::xapian

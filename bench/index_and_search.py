@@ -42,6 +42,15 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+def xapian_settings():
+    """The xapian plugin's section when XAPIAN_SHARDS is set (an A/B of the shard count with
+    one build); empty otherwise, so the plugin's defaults apply."""
+    shards = os.environ.get("XAPIAN_SHARDS", "")
+    if not shards:
+        return ""
+    return '    <plugin name="xapian"><setting key="shards">%s</setting></plugin>\n' % xml_escape(shards)
+
+
 class Server:
     """One tessera-server process in its own data directory."""
 
@@ -60,8 +69,9 @@ class Server:
                 "  </dicom-services>\n"
                 "  <plugins>\n"
                 '    <plugin name="file"><setting key="roots">%s</setting></plugin>\n'
+                "%s"
                 "  </plugins>\n"
-                "</config>\n" % xml_escape(corpus_dir)
+                "</config>\n" % (xml_escape(corpus_dir), xapian_settings())
             )
         self.stderr_path = os.path.join(data_dir, "server.stderr")
         self.stderr = open(self.stderr_path, "wb")

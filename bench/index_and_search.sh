@@ -17,6 +17,7 @@
 #   WARMUP        warm-up requests per query kind (default 20)
 #   SKIP_BUILD=1  use the programs already in BUILD_DIR
 #   KEEP=1        keep the servers' data directories (under $BUILD_DIR/bench-work)
+#   XAPIAN_SHARDS the xapian plugin's `shards` setting for the servers (default: the plugin's, auto)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)

@@ -42,7 +42,8 @@ class IndexedDataDir {
 public:
     IndexedDataDir() : path_(tessera::test::makeTempDir("tessera-search-it")) {
         tessera::plugins::xapian::XapianProvider provider;
-        provider.open(path_ / "plugin-data" / "xapian" / "index");
+        // One shard: results (and /searchDIM's patients) in insertion order, which the checks name.
+        provider.open(path_ / "plugin-data" / "xapian" / "index", {}, 1);
         std::vector<std::unique_ptr<tessera::sdk::DicomObjectView>> views;
         std::vector<tessera::sdk::IndexItem> items;
         for (const auto& file : kCorpus) {

@@ -63,7 +63,7 @@ TEST_CASE("sqlite and xapian answer alike over the sample files", "[sqlite][samp
     SqliteProvider sqlite;
     sqlite.open(dir.path() / "index.sqlite");
     XapianProvider xapian;
-    xapian.open(dir.path() / "xapian");
+    xapian.open(dir.path() / "xapian", {}, 1);  // one shard: the same order as sqlite
     const auto sqliteReport = sqlite.index(items);
     const auto xapianReport = xapian.index(items);
     sqlite.commit();

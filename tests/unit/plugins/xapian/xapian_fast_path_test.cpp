@@ -52,7 +52,7 @@ std::set<std::string> named(std::initializer_list<const char*> names) {
 TEST_CASE("xapian ranges stay exact when a single-valued field turns multi-valued", "[xapian][range][fast]") {
     TempDir dir;
     XapianProvider provider;
-    provider.open(dir.path() / "index");
+    provider.open(dir.path() / "index", {}, 1);  // one database, which a searcher below reads directly
 
     // First only single values: every range runs on the plain slot.
     std::vector<Instance> first = {numbered("a", "1", "20150101"), numbered("b", "5", "20150601")};
@@ -419,7 +419,7 @@ TEST_CASE("xapian counts a numeric term from statistics only when words cannot a
 TEST_CASE("xapian *:* pages read ids directly, and still page right after deletions", "[xapian][query][fast]") {
     TempDir dir;
     XapianProvider provider;
-    provider.open(dir.path() / "index");
+    provider.open(dir.path() / "index", {}, 1);  // one database: its own ids, in order
     auto corpus = makeCorpus();
     indexAll(provider, corpus);
     auto pageUris = [&](std::size_t offset, std::optional<std::size_t> limit) {

@@ -47,7 +47,7 @@ TEST_CASE("xapian answers Field:* from field-set terms, exactly and after reopen
     const auto path = dir.path() / "index";
     {
         XapianProvider provider;
-        provider.open(path);
+        provider.open(path, {}, 1);
         indexAll(provider, withFields("a", 5, {"PatientName", "StudyDescription"}));
         indexAll(provider, withFields("b", 3, {"PatientName"}));
         indexAll(provider, withFields("c", 2, {"StudyDescription", "SeriesDescription"}));
@@ -83,7 +83,7 @@ TEST_CASE("xapian answers Field:* from field-set terms, exactly and after reopen
     }
     // Reopened (the catalogue and its sets come back from metadata), more documents of a new set.
     XapianProvider provider;
-    provider.open(path);
+    provider.open(path, {}, 1);
     CHECK(count(provider, "SeriesDescription:*") == 3);
     indexAll(provider, withFields("e", 4, {"PatientName", "SeriesDescription"}));
     provider.commit();

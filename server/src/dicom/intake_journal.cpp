@@ -314,10 +314,13 @@ void IntakeJournal::prepareLoop() {
     std::unique_lock lock(mutex_);
     for (;;) {
         needSegment_.wait(lock, [&] {
-            return closing_ || ready_.empty() || (!free_.empty() && free_.size() + ready_.size() > options_.spareSegments);
+            // The next segment is made once the active one is half full, not at once: writing
+            // a segment's zeros competes with the flushes of the first C-STOREs otherwise.
+            const bool wanted = ready_.empty() && (!active_ || active_->used > active_->size / 2);
+            return closing_ || wanted || (!free_.empty() && free_.size() + ready_.size() > options_.spareSegments);
         });
         if (closing_) return;
-        if (ready_.empty()) {
+        if (ready_.empty() && (!active_ || active_->used > active_->size / 2)) {
             const std::uint64_t number = nextSegment_++;
             lock.unlock();
             std::shared_ptr<Segment> segment;
@@ -385,10 +388,11 @@ std::uint64_t IntakeJournal::append(IntakeRecord& record) {
             if (closing_) throw Error(ErrorCode::Unavailable, "The C-STORE journal is closed");
             active_ = ready_.front();
             ready_.pop_front();
-            needSegment_.notify_all();  // prepare the next one ahead
         }
         segment = active_;
     }
+    const bool halfFull = segment == active_ && segment->used <= segment->size / 2 &&
+                          segment->used + bytes.size() > segment->size / 2;
 
     const std::uint64_t seq = nextSeq_;
     putU64At(bytes.data() + kRecordHead, segment->number);
@@ -405,6 +409,7 @@ std::uint64_t IntakeJournal::append(IntakeRecord& record) {
     pending_.insert(seq);
     record.seq = seq;
     if (std::find(unsynced_.begin(), unsynced_.end(), segment) == unsynced_.end()) unsynced_.push_back(segment);
+    if (halfFull) needSegment_.notify_all();  // prepare the next one ahead
 
     // Group commit: one fdatasync covers every record written before it.
     while (durableSeq_ < seq) {

@@ -133,10 +133,10 @@ std::vector<std::uint8_t> part10Header(const std::string& sopClass, const std::s
 class StorageScpService::Receiver {
 public:
     Receiver(core::ServerSettings& settings, core::ProviderRegistry& registry, core::IndexService& indexing,
-             core::QueryService& queries, std::filesystem::path intakeLog)
+             core::QueryService& queries, std::filesystem::path journalDir)
         : settings_(settings),
           registry_(registry),
-          intake_(indexing, queries, registry, std::move(intakeLog), intakeOptions(settings)) {}
+          intake_(indexing, queries, registry, std::move(journalDir), intakeOptions(settings)) {}
 
     StoreIntake& intake() { return intake_; }
 
@@ -286,10 +286,10 @@ private:
 StorageScpService::StorageScpService(core::ServerSettings& settings, core::TransferSettings& transfer,
                                      core::ProviderRegistry& registry, core::IndexService& indexing,
                                      core::QueryService& queries, const DicomServices& services,
-                                     std::filesystem::path intakeLog)
+                                     std::filesystem::path journalDir)
     : settings_(settings),
       transfer_(transfer),
-      receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries, std::move(intakeLog))),
+      receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries, std::move(journalDir))),
       services_(services) {}
 
 StorageScpService::~StorageScpService() {

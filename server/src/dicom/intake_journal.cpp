@@ -28,6 +28,7 @@ constexpr std::uint32_t kRecordMagic = 0x524a5354;  // "TSJR" little-endian
 constexpr std::size_t kRecordHead = 16;             // magic, length, CRC, 0
 constexpr std::size_t kPayloadPrefix = 16;          // segment number, seq
 constexpr std::size_t kZeroChunk = std::size_t(1) << 20;
+constexpr std::chrono::seconds kSegmentWait{10};
 
 Poco::Logger& logger() {
     return Poco::Logger::get("tessera.dicom.storage");
@@ -324,12 +325,15 @@ void IntakeJournal::prepareLoop() {
             const std::uint64_t number = nextSegment_++;
             lock.unlock();
             std::shared_ptr<Segment> segment;
+            std::string error;
             try {
                 segment = prepareSegment(number, options_.segmentSize);
             } catch (const std::exception& e) {
-                logger().error("%s", std::string(e.what()));
+                error = e.what();
+                logger().error("%s", error);
             }
             lock.lock();
+            prepareError_ = error;
             if (segment) {
                 ready_.push_back(std::move(segment));
                 segmentReady_.notify_all();
@@ -384,8 +388,12 @@ std::uint64_t IntakeJournal::append(IntakeRecord& record) {
             if (active_ && active_->lastSeq > 0) sealed_.push_back(active_);
             active_.reset();
             needSegment_.notify_all();
-            segmentReady_.wait(lock, [&] { return !ready_.empty() || closing_; });
+            // The preparing thread retries every second; a journal that cannot get a segment
+            // (disk full) refuses the C-STORE rather than holding the association.
+            segmentReady_.wait_for(lock, kSegmentWait, [&] { return !ready_.empty() || closing_; });
             if (closing_) throw Error(ErrorCode::Unavailable, "The C-STORE journal is closed");
+            if (ready_.empty())
+                throw Error(ErrorCode::Internal, "The C-STORE journal has no segment to write to: " + prepareError_);
             active_ = ready_.front();
             ready_.pop_front();
         }

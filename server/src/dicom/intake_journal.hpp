@@ -114,6 +114,7 @@ private:
     std::vector<std::shared_ptr<Segment>> sealed_;    // full, records not all done
     std::deque<std::shared_ptr<Segment>> ready_;      // prepared, unused
     std::vector<std::filesystem::path> free_;         // all done: to recycle or remove
+    std::string prepareError_;  // the preparing thread's last failure
     int doneFd_ = -1;
     std::thread preparer_;
 };

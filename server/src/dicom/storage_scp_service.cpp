@@ -251,6 +251,8 @@ private:
         if (segment > 0) options.journal.segmentSize = static_cast<std::uint64_t>(segment);
         const auto backlog = settings.getInt("dicom-services.storage.backlog-bytes", 0);
         if (backlog > 0) options.backlogBytes = static_cast<std::uint64_t>(backlog);
+        const auto materialisers = settings.getInt("dicom-services.storage.materialisers", 0);
+        if (materialisers > 0) options.materialisers = static_cast<std::size_t>(materialisers);
         const auto retry = settings.getInt("dicom-services.storage.retry-max-ms", 0);
         if (retry > 0) options.retryMax = std::chrono::milliseconds(retry);
         return options;

@@ -140,7 +140,7 @@ struct Application::Impl {
         if (cli.storagePort) dicom->setPortOverride("storage", static_cast<std::uint16_t>(*cli.storagePort));
         if (cli.queryPort) dicom->setPortOverride("query", static_cast<std::uint16_t>(*cli.queryPort));
         dicom->setStorage(std::make_unique<StorageScpService>(*settings, *transfer, plugins->registry(), *indexing,
-                                                              *queries, *dicom, dataDir / "dicom-intake.log"));
+                                                              *queries, *dicom, dataDir / "dicom-journal"));
         moveDestinations = std::make_unique<core::MoveDestinations>(*settings);
         dicom->setQuery(std::make_unique<QueryRetrieveScpService>(*settings, *queries, plugins->registry(),
                                                                   *moveDestinations, *dicom));

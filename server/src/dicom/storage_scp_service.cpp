@@ -133,8 +133,10 @@ std::vector<std::uint8_t> part10Header(const std::string& sopClass, const std::s
 class StorageScpService::Receiver {
 public:
     Receiver(core::ServerSettings& settings, core::ProviderRegistry& registry, core::IndexService& indexing,
-             core::QueryService& queries, std::filesystem::path intakeLog)
-        : settings_(settings), registry_(registry), indexing_(indexing), intake_(indexing, queries, registry, intakeLog) {}
+             core::QueryService& queries, std::filesystem::path journalDir)
+        : settings_(settings),
+          registry_(registry),
+          intake_(indexing, queries, registry, std::move(journalDir), intakeOptions(settings)) {}
 
     StoreIntake& intake() { return intake_; }
 
@@ -182,7 +184,8 @@ public:
         response.DimseStatus = STATUS_Success;
         const auto t0 = std::chrono::steady_clock::now();
         try {
-            store(request, known ? &presentation : nullptr, dataContext == context, std::move(part10));
+            store(request, known ? &presentation : nullptr, dataContext == context, std::move(part10),
+                  saveAeTitles ? callingAe : "", saveAeTitles ? calledAe : "");
         } catch (const Refusal& refusal) {
             response.DimseStatus = refusal.status;
             logger().warning("C-STORE %s from %s refused (0x%04x): %s", std::string(request.AffectedSOPInstanceUID),
@@ -206,10 +209,11 @@ public:
     }
 
 private:
-    // Checks, stores with every provider, logs and queues for the indexer. Throws Refusal; on
-    // return the instance is durable and will be indexed (after a crash too).
+    // Checks, then journals the instance for the chosen storage providers. Throws Refusal; on
+    // return the instance is durable (the journal) and will be stored and indexed (after a crash
+    // too).
     void store(const T_DIMSE_C_StoreRQ& request, const T_ASC_PresentationContext* presentation, bool sameContext,
-               std::vector<std::uint8_t> part10) {
+               std::vector<std::uint8_t> part10, const std::string& callingAe, const std::string& calledAe) {
         auto parsed = core::readDicomBytes(part10);
         if (parsed.status != core::DicomReadStatus::Ok)
             throw Refusal{STATUS_STORE_Error_CannotUnderstand, "unreadable data set: " + parsed.reason};
@@ -229,23 +233,29 @@ private:
 
         const auto providers = storageProviders();
         if (providers.empty()) throw Refusal{STATUS_STORE_Refused_OutOfResources, "no enabled storage provider"};
-        std::vector<sdk::Uri> uris;
-        for (auto* provider : providers) {
-            try {
-                uris.push_back(provider->store(*view, part10));
-            } catch (const std::exception& e) {
-                const auto code =
-                    dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).code() : ErrorCode::Internal;
-                rollBack(providers, uris);
-                throw Refusal{dimseStatusFor(code), "storage provider " + provider->name() + ": " + e.what()};
-            }
-        }
+        IntakeRecord record;
+        record.callingAe = callingAe;
+        record.calledAe = calledAe;
+        for (auto* provider : providers) record.providers.push_back(provider->name());
+        record.part10 = std::move(part10);
         try {
-            intake_.submit(uris, std::move(view));
+            intake_.submit(std::move(record), std::move(view));
         } catch (const Error& e) {
-            rollBack(providers, uris);
-            throw Refusal{STATUS_STORE_Refused_OutOfResources, std::string("cannot queue for indexing: ") + e.what()};
+            throw Refusal{STATUS_STORE_Refused_OutOfResources, std::string("cannot journal: ") + e.what()};
         }
+    }
+
+    static StoreIntakeOptions intakeOptions(core::ServerSettings& settings) {
+        StoreIntakeOptions options;
+        const auto segment = settings.getInt("dicom-services.storage.journal-segment-bytes", 0);
+        if (segment > 0) options.journal.segmentSize = static_cast<std::uint64_t>(segment);
+        const auto backlog = settings.getInt("dicom-services.storage.backlog-bytes", 0);
+        if (backlog > 0) options.backlogBytes = static_cast<std::uint64_t>(backlog);
+        const auto materialisers = settings.getInt("dicom-services.storage.materialisers", 0);
+        if (materialisers > 0) options.materialisers = static_cast<std::size_t>(materialisers);
+        const auto retry = settings.getInt("dicom-services.storage.retry-max-ms", 0);
+        if (retry > 0) options.retryMax = std::chrono::milliseconds(retry);
+        return options;
     }
 
     // The chosen storage providers: archive.default-storages by name (enabled ones), or every
@@ -270,37 +280,18 @@ private:
         return chosen;
     }
 
-    // Removes what the first uris.size() providers stored (and any index records of those URIs,
-    // which an earlier copy of the instance may have left).
-    void rollBack(const std::vector<sdk::StorageProvider*>& providers, const std::vector<sdk::Uri>& uris) {
-        for (std::size_t i = 0; i < uris.size(); ++i) {
-            try {
-                providers[i]->remove(uris[i]);
-            } catch (const std::exception& e) {
-                logger().error("C-STORE roll-back: cannot remove %s: %s", uris[i].str(), std::string(e.what()));
-            }
-        }
-        if (uris.empty()) return;
-        try {
-            indexing_.unindex(uris, {});
-        } catch (const std::exception& e) {
-            logger().error("C-STORE roll-back: cannot unindex: %s", std::string(e.what()));
-        }
-    }
-
     core::ServerSettings& settings_;
     core::ProviderRegistry& registry_;
-    core::IndexService& indexing_;
     StoreIntake intake_;
 };
 
 StorageScpService::StorageScpService(core::ServerSettings& settings, core::TransferSettings& transfer,
                                      core::ProviderRegistry& registry, core::IndexService& indexing,
                                      core::QueryService& queries, const DicomServices& services,
-                                     std::filesystem::path intakeLog)
+                                     std::filesystem::path journalDir)
     : settings_(settings),
       transfer_(transfer),
-      receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries, std::move(intakeLog))),
+      receiver_(std::make_unique<Receiver>(settings, registry, indexing, queries, std::move(journalDir))),
       services_(services) {}
 
 StorageScpService::~StorageScpService() {

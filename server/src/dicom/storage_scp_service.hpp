@@ -10,17 +10,16 @@
 //      data set is complete, so a peer that drops the association leaves nothing behind;
 //   2. parsed once and checked against the request (SOP class and instance UIDs, else A900;
 //      presentation context and transfer syntax);
-//   3. stored by every storage provider chosen by archive.default-storages (none listed = every
-//      enabled one) — each store() is durable (fsync) when it returns. If one fails, what the
-//      others stored is removed again and unindexed, and the response carries the error's
-//      DIMSE status (error_mapping: disk full → A700, bad content → A900/C000, else 0110);
-//   4. logged and queued for the background indexer (StoreIntake: replace semantics, batches,
-//      replay after a crash; see store_intake.hpp), then the Success response goes out;
-//   5. the indexer indexes the parsed object (the file is never re-read). Indexing failures are
-//      logged; the status was already sent (as in Dicoogle).
-// Group commit: associations are served on their own threads and nothing serialises their
-// stores, so the fsyncs of concurrent associations reach the file system together and its
-// journal commits them as one (ext4/xfs group commit); docs/benchmarks.md has the figures.
+//   3. the storage providers chosen by archive.default-storages (none listed = every enabled
+//      one) named; none → A700;
+//   4. journaled (StoreIntake::submit → IntakeJournal: the Part 10 bytes, AE titles and provider
+//      names in one record, fdatasync'd, one flush shared by the concurrent associations): the
+//      durability point. A journal failure answers A700 and nothing is stored. Then Success;
+//   5. in the background: each provider's store() (durable on its own; retried with backoff if
+//      it fails: the record stays in the journal), then the parsed object is indexed (the file
+//      is never re-read), then the record is marked done. See store_intake.hpp.
+// Everything before Success is checks and one journal append, so the association receives its
+// next C-STORE while the last one is stored and indexed.
 //
 // Ownership: borrows everything it is given; it must be stopped before they go.
 // Thread-safety: see DicomService.
@@ -50,7 +49,7 @@ class StorageScpService final : public DicomService {
 public:
     StorageScpService(core::ServerSettings& settings, core::TransferSettings& transfer,
                       core::ProviderRegistry& registry, core::IndexService& indexing, core::QueryService& queries,
-                      const DicomServices& services, std::filesystem::path intakeLog = {});
+                      const DicomServices& services, std::filesystem::path journalDir = {});
     ~StorageScpService() override;
 
     std::string name() const override { return "storage"; }

@@ -1,19 +1,12 @@
 #include "dicom/store_intake.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <Poco/Logger.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
+#include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "tessera/core/dicom/dicom_reader.hpp"
@@ -34,22 +27,19 @@ Poco::Logger& logger() {
     return Poco::Logger::get("tessera.dicom.storage");
 }
 
-// One stored item read back (replay after a crash): through the local file when the provider has
-// one, else its bytes.
-core::DicomReadResult readBack(sdk::StorageProvider& storage, const sdk::Uri& uri) {
-    if (auto path = storage.localPath(uri)) return core::readDicomFile(*path);
-    auto stream = storage.open(uri);
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(*stream)), std::istreambuf_iterator<char>());
-    return core::readDicomBytes(bytes);
-}
-
 }  // namespace
 
 StoreIntake::StoreIntake(core::IndexService& indexing, core::QueryService& queries, core::ProviderRegistry& registry,
-                         std::filesystem::path log, StoreIntakeOptions options)
-    : indexing_(indexing), queries_(queries), registry_(registry), logPath_(std::move(log)), options_(options) {
+                         std::filesystem::path journalDir, StoreIntakeOptions options)
+    : indexing_(indexing),
+      queries_(queries),
+      registry_(registry),
+      journalDir_(std::move(journalDir)),
+      options_(options) {
     options_.capacity = std::max<std::size_t>(options_.capacity, 1);
     options_.batchSize = std::max<std::size_t>(options_.batchSize, 1);
+    options_.materialisers = std::max<std::size_t>(options_.materialisers, 1);
+    if (!journalDir_.empty()) journal_ = std::make_unique<IntakeJournal>(journalDir_, options_.journal);
 }
 
 StoreIntake::~StoreIntake() {
@@ -62,24 +52,38 @@ void StoreIntake::start() {
         std::lock_guard lock(mutex_);
         if (running_) return;
     }
-    if (!logPath_.empty()) {
-        replay();
-        const int fd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0)
-            throw Error(ErrorCode::Internal,
-                        "Cannot open the C-STORE intake log " + logPath_.string() + ": " + std::strerror(errno));
-        // Everything the log listed is indexed now: start it afresh.
-        if (::ftruncate(fd, 0) != 0) {
-            ::close(fd);
-            throw Error(ErrorCode::Internal,
-                        "Cannot reset the C-STORE intake log " + logPath_.string() + ": " + std::strerror(errno));
-        }
-        std::lock_guard lock(mutex_);
-        logFd_ = fd;
-    }
+    std::vector<IntakeRecord> replayed;
+    if (journal_) replayed = journal_->open();
+
     std::lock_guard lock(mutex_);
     stopping_ = false;
     running_ = true;
+    toStoreQueues_.clear();
+    toStoreQueues_.resize(options_.materialisers);
+    // What a killed process acknowledged and did not finish: stored again and indexed.
+    std::vector<std::uint64_t> unreadable;
+    for (auto& record : replayed) {
+        auto parsed = core::readDicomBytes(record.part10);
+        if (parsed.status != core::DicomReadStatus::Ok) {
+            // It was parsed before its Success, so its CRC matched and the bytes changed since?
+            // Nothing can be stored from it.
+            logger().error("C-STORE journal: record %?d cannot be read back: %s", record.seq, parsed.reason);
+            unreadable.push_back(record.seq);
+            continue;
+        }
+        Entry entry;
+        entry.seq = record.seq;
+        entry.bytes = record.part10.size();
+        entry.record = std::move(record);
+        entry.object = std::move(parsed.object);
+        ++pending_;
+        pendingBytes_ += entry.bytes;
+        enqueue(std::move(entry));
+    }
+    if (!unreadable.empty()) journal_->markDone(unreadable);
+    materialisersLeft_ = options_.materialisers;
+    for (std::size_t i = 0; i < options_.materialisers; ++i)
+        materialisers_.emplace_back([this, i] { materialise(i); });
     indexer_ = std::thread([this] { run(); });
 }
 
@@ -90,60 +94,143 @@ void StoreIntake::stop() {
         if (!running_) return;
         stopping_ = true;
     }
+    toStore_.notify_all();
     hasWork_.notify_all();
+    hasRoom_.notify_all();
+    stopped_.notify_all();
+    for (auto& thread : materialisers_) thread.join();
+    materialisers_.clear();
     if (indexer_.joinable()) indexer_.join();
+    if (journal_) journal_->close();
     std::lock_guard lock(mutex_);
     running_ = false;
-    if (logFd_ >= 0) {
-        ::close(logFd_);
-        logFd_ = -1;
-    }
+    pending_ = 0;
+    pendingBytes_ = 0;
+    queue_.clear();
+    toStoreQueues_.clear();
 }
 
 std::size_t StoreIntake::backlog() const {
     std::lock_guard lock(mutex_);
-    return queue_.size() + inFlight_;
+    return pending_;
 }
 
-void StoreIntake::appendLog(const std::string& record) {
-    if (logFd_ < 0) return;
-    // One write() of a whole record: a killed process leaves it complete or absent.
-    const ssize_t written = ::write(logFd_, record.data(), record.size());
-    if (written != static_cast<ssize_t>(record.size()))
-        throw Error(ErrorCode::Internal, "Cannot write the C-STORE intake log " + logPath_.string() + ": " +
-                                             (written < 0 ? std::strerror(errno) : "short write"));
+std::uint64_t StoreIntake::backlogBytes() const {
+    std::lock_guard lock(mutex_);
+    return pendingBytes_;
 }
 
-void StoreIntake::submit(std::vector<sdk::Uri> uris, std::unique_ptr<sdk::DicomObjectView> object) {
+void StoreIntake::enqueue(Entry entry) {
+    const std::string sop = entry.object->get("SOPInstanceUID").value_or("");
+    auto& shard = toStoreQueues_[std::hash<std::string>{}(sop) % toStoreQueues_.size()];
+    shard.push_back(std::move(entry));
+    toStore_.notify_all();
+}
+
+void StoreIntake::submit(IntakeRecord record, std::unique_ptr<sdk::DicomObjectView> object) {
+    const std::uint64_t bytes = record.part10.size();
+    {
+        std::unique_lock lock(mutex_);
+        hasRoom_.wait(lock, [&] {
+            return (pending_ < options_.capacity && (pending_ == 0 || pendingBytes_ + bytes <= options_.backlogBytes)) ||
+                   !running_ || stopping_;
+        });
+        if (!running_ || stopping_) throw Error(ErrorCode::Unavailable, "The C-STORE intake is stopped");
+        ++pending_;
+        pendingBytes_ += bytes;
+    }
+    std::uint64_t seq = 0;
+    try {
+        if (journal_) {
+            seq = journal_->append(record);
+        }
+    } catch (...) {
+        std::lock_guard lock(mutex_);
+        --pending_;
+        pendingBytes_ -= bytes;
+        hasRoom_.notify_all();
+        throw;
+    }
+    std::lock_guard lock(mutex_);
+    if (!journal_) seq = nextSeq_++;
+    Entry entry;
+    entry.seq = seq;
+    entry.bytes = bytes;
+    entry.record = std::move(record);
+    entry.object = std::move(object);
+    enqueue(std::move(entry));
+}
+
+bool StoreIntake::storeEntry(Entry& entry) {
+    std::vector<sdk::Uri> uris;
+    for (const auto& name : entry.record.providers) {
+        auto* provider = registry_.storage(name);
+        if (!provider) {
+            logger().error("C-STORE of record %?d: storage provider %s is not loaded; retrying", entry.seq, name);
+            return false;
+        }
+        try {
+            uris.push_back(provider->store(*entry.object, entry.record.part10));
+        } catch (const std::exception& e) {
+            logger().error("C-STORE of record %?d (acknowledged): storage provider %s failed, retrying: %s", entry.seq,
+                           name, std::string(e.what()));
+            return false;
+        }
+    }
+    entry.uris = std::move(uris);
+    return true;
+}
+
+void StoreIntake::materialise(std::size_t shard) {
     std::unique_lock lock(mutex_);
-    hasRoom_.wait(lock, [&] { return queue_.size() < options_.capacity || !running_ || stopping_; });
-    if (!running_ || stopping_) throw Error(ErrorCode::Unavailable, "The C-STORE intake is stopped");
-    const std::uint64_t seq = nextSeq_;
-    std::string record = "I " + std::to_string(seq);
-    for (const auto& uri : uris) record += '\t' + uri.str();
-    record += '\n';
-    appendLog(record);
-    ++nextSeq_;
-    queue_.push_back(Entry{seq, std::move(uris), std::move(object)});
-    hasWork_.notify_one();
+    auto& queue = toStoreQueues_[shard];
+    for (;;) {
+        toStore_.wait(lock, [&] { return !queue.empty() || stopping_; });
+        if (queue.empty()) break;  // stopping, and nothing left
+        Entry entry = std::move(queue.front());
+        queue.pop_front();
+        lock.unlock();
+        auto backoff = options_.retryMin;
+        bool stored = storeEntry(entry);
+        while (!stored) {
+            lock.lock();
+            if (stopping_) {
+                // Left in the journal: the next start stores it.
+                logger().error("C-STORE record %?d not stored before the stop; the journal keeps it", entry.seq);
+                --pending_;
+                pendingBytes_ -= entry.bytes;
+                break;
+            }
+            stopped_.wait_for(lock, backoff, [&] { return stopping_; });
+            lock.unlock();
+            backoff = std::min(backoff * 2, options_.retryMax);
+            stored = storeEntry(entry);
+        }
+        if (!stored) continue;  // lock held
+        // Stored: the bytes are on the providers now; the parsed object is what the index needs.
+        std::vector<std::uint8_t>().swap(entry.record.part10);
+        lock.lock();
+        queue_.push_back(std::move(entry));
+        hasWork_.notify_one();
+    }
+    if (--materialisersLeft_ == 0) hasWork_.notify_all();
 }
 
 void StoreIntake::run() {
     std::unique_lock lock(mutex_);
     auto lastCommit = std::chrono::steady_clock::now();
-    std::uint64_t indexedUpTo = 0;
-    bool dirty = false;  // indexed since the last commit
+    std::vector<std::uint64_t> indexed;  // seqs indexed since the last commit
+    std::uint64_t indexedBytes = 0;
     auto commit = [&] {
         lock.unlock();
-        commitIndexed(indexedUpTo);
+        commitIndexed(indexed, indexedBytes);
         lock.lock();
-        dirty = false;
         lastCommit = std::chrono::steady_clock::now();
     };
-    const auto ready = [&] { return !queue_.empty() || stopping_; };
+    const auto ready = [&] { return !queue_.empty() || (stopping_ && materialisersLeft_ == 0); };
     for (;;) {
         if (queue_.empty()) {
-            if (dirty) {
+            if (!indexed.empty()) {
                 // Idle: commit when the interval is up, unless more arrives first.
                 hasWork_.wait_until(lock, lastCommit + options_.commitInterval, ready);
                 if (queue_.empty()) {
@@ -160,32 +247,45 @@ void StoreIntake::run() {
             batch.push_back(std::move(queue_.front()));
             queue_.pop_front();
         }
-        inFlight_ = batch.size();
         lock.unlock();
-        hasRoom_.notify_all();
         try {
             indexBatch(batch);
         } catch (const std::exception& e) {
             logger().error("C-STORE intake: a batch of %z instances was not indexed: %s", batch.size(),
                            std::string(e.what()));
         }
-        indexedUpTo = batch.back().seq;
+        for (const auto& entry : batch) {
+            indexed.push_back(entry.seq);
+            indexedBytes += entry.bytes;
+        }
         batch.clear();
         lock.lock();
-        inFlight_ = 0;
-        dirty = true;
         if (std::chrono::steady_clock::now() - lastCommit >= options_.commitInterval) commit();
     }
 }
 
-void StoreIntake::commitIndexed(std::uint64_t seq) {
-    indexing_.flush();
+void StoreIntake::commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes) {
+    bool committed = true;
+    try {
+        indexing_.flush();
+    } catch (const std::exception& e) {
+        // Not done then: the journal keeps the records for the next start.
+        committed = false;
+        logger().error("C-STORE intake: cannot commit the index: %s", std::string(e.what()));
+    }
     uncommitted_.clear();
-    markDone(seq);
+    if (journal_ && committed) journal_->markDone(seqs);
+    std::lock_guard lock(mutex_);
+    pending_ -= std::min(pending_, seqs.size());
+    pendingBytes_ -= std::min(pendingBytes_, bytes);
+    seqs.clear();
+    bytes = 0;
+    hasRoom_.notify_all();
 }
 
 void StoreIntake::indexBatch(std::vector<Entry>& batch) {
     // The last copy of each instance in the batch wins; earlier copies are not indexed.
+    std::sort(batch.begin(), batch.end(), [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
     std::map<std::string, std::size_t> lastOf;
     for (std::size_t i = 0; i < batch.size(); ++i)
         lastOf[batch[i].object->get("SOPInstanceUID").value_or("")] = i;
@@ -222,90 +322,6 @@ void StoreIntake::indexBatch(std::vector<Entry>& batch) {
         logger().warning("C-STORE intake: %z of %z records not indexed by every indexer", report.errors, items.size());
     for (const auto& [sop, i] : lastOf)
         if (!sop.empty()) uncommitted_[sop] = batch[i].uris;
-}
-
-void StoreIntake::markDone(std::uint64_t seq) {
-    std::lock_guard lock(mutex_);
-    if (logFd_ < 0) return;
-    try {
-        if (seq + 1 == nextSeq_ && queue_.empty()) {
-            if (::ftruncate(logFd_, 0) != 0)
-                throw Error(ErrorCode::Internal, std::string("cannot truncate: ") + std::strerror(errno));
-        } else {
-            appendLog("D " + std::to_string(seq) + "\n");
-        }
-    } catch (const std::exception& e) {
-        // The records stay: a restart indexes them again, which is harmless.
-        logger().warning("C-STORE intake log: %s", std::string(e.what()));
-    }
-}
-
-void StoreIntake::replay() {
-    std::ifstream in(logPath_, std::ios::binary);
-    if (!in) return;
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string all = text.str();
-    std::vector<std::pair<std::uint64_t, std::vector<sdk::Uri>>> records;
-    std::uint64_t done = 0;
-    std::size_t begin = 0;
-    for (std::size_t end; (end = all.find('\n', begin)) != std::string::npos; begin = end + 1) {
-        const std::string line = all.substr(begin, end - begin);
-        try {
-            if (line.rfind("D ", 0) == 0) {
-                done = std::max<std::uint64_t>(done, std::stoull(line.substr(2)));
-            } else if (line.rfind("I ", 0) == 0) {
-                std::vector<std::string> fields;
-                std::size_t from = 2;
-                for (std::size_t tab; (tab = line.find('\t', from)) != std::string::npos; from = tab + 1)
-                    fields.push_back(line.substr(from, tab - from));
-                fields.push_back(line.substr(from));
-                std::vector<sdk::Uri> uris;
-                for (std::size_t i = 1; i < fields.size(); ++i) uris.push_back(sdk::Uri::parse(fields[i]));
-                records.emplace_back(std::stoull(fields[0]), std::move(uris));
-            }
-        } catch (const std::exception& e) {
-            logger().warning("C-STORE intake log %s: a bad record is skipped: %s", logPath_.string(),
-                             std::string(e.what()));
-        }
-    }
-    std::erase_if(records, [&](const auto& record) { return record.first <= done; });
-    if (records.empty()) return;
-
-    logger().information("C-STORE intake: indexing %z instances acknowledged before the last stop", records.size());
-    std::vector<Entry> batch;
-    auto flushBatch = [&] {
-        if (batch.empty()) return;
-        indexBatch(batch);
-        batch.clear();
-        // Committed before the next batch, so the records do not pile up uncommitted.
-        indexing_.flush();
-        uncommitted_.clear();
-    };
-    for (auto& [seq, uris] : records) {
-        Entry entry;
-        entry.seq = seq;
-        for (auto& uri : uris) {
-            auto* storage = registry_.storageForUri(uri);
-            if (!storage) continue;
-            try {
-                auto result = readBack(*storage, uri);
-                if (result.status == core::DicomReadStatus::Ok) {
-                    if (!entry.object) entry.object = std::move(result.object);
-                    entry.uris.push_back(uri);
-                } else {
-                    logger().warning("C-STORE intake: cannot read %s back: %s", uri.str(), result.reason);
-                }
-            } catch (const std::exception& e) {
-                // Removed since (a later copy replaced it, or a DELETE): nothing to index.
-                logger().information("C-STORE intake: %s is gone: %s", uri.str(), std::string(e.what()));
-            }
-        }
-        if (!entry.object) continue;
-        batch.push_back(std::move(entry));
-        if (batch.size() >= options_.batchSize) flushBatch();
-    }
-    flushBatch();
 }
 
 }  // namespace tessera::server

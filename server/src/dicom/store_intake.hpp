@@ -1,28 +1,34 @@
 #pragma once
-// The storage SCP's intake: instances that are stored (durable) and acknowledged wait here for
-// a background indexer, so an association receives its next C-STORE while the last one is
-// indexed.
+// The storage SCP's intake: what happens to a C-STORE between its journal record and the index.
 //
-// submit() runs on the association thread before the Success response: it appends one record
-// ("I <seq>\t<uri>[\t<uri>...]") to an append-only log with a single write() (no fsync of its
-// own: a killed process loses nothing the kernel already has) and queues the parsed object. The
-// queue is bounded (capacity); a full queue makes submit() wait, which slows the senders down
-// instead of letting memory grow. The indexer thread takes everything queued, up to batchSize:
-//   1. one earlier-copy lookup for the batch (QueryService::urisMatching on SOPInstanceUID) and
+// submit() runs on the association thread before the Success response: it appends the received
+// Part 10 bytes (with the AE titles and the storage providers chosen) to the intake journal
+// (intake_journal.hpp: one fdatasync per group of concurrent C-STOREs, the durability point) and
+// queues the parsed object. Backpressure: submit() waits while the records not yet done exceed
+// backlogBytes (or capacity instances), so memory and journal disk stay bounded.
+// Off the association threads:
+//   1. `materialisers` threads store each record through its storage providers (their own
+//      durable store(); several at once, which the file system commits together). One SOP
+//      Instance UID always goes to the same thread, so copies of an instance are stored in the
+//      order they arrived. A provider that fails keeps the record: the error is logged and the
+//      store retried with backoff (retryMin doubling up to retryMax) until it succeeds; nothing
+//      acknowledged is dropped (a stop abandons the retries; the journal replays the record on
+//      the next start);
+//   2. the indexer takes what is stored, up to batchSize, ordered by seq:
+//      one earlier-copy lookup for the batch (QueryService::urisMatching on SOPInstanceUID) and
 //      one unindex() of the records of those instances under other URIs, so a re-sent instance
 //      replaces the old one (within a batch, the last copy of an instance wins);
-//      Records indexed but not yet committed (which a query does not see) are remembered by SOP
-//      Instance UID and count as earlier copies too;
-//   2. one IndexService::indexObjects() (one index() per indexer);
+//      records indexed but not yet committed (which a query does not see) are remembered by SOP
+//      Instance UID and count as earlier copies too; then one IndexService::indexObjects();
 //   3. every commitInterval (250 ms) while work keeps coming, and that long after the last
-//      batch: flush() (commit), then a "D <seq>" record (everything up to seq is indexed and
-//      committed), or, when nothing newer was submitted, the log is truncated to zero.
-// Bound: an acknowledged instance is searchable once the batches queued ahead of it are indexed
-// (at most `capacity` instances) and the next commit is done (commitInterval): well under a
-// second at the rates measured in docs/benchmarks.md.
-// start() replays what the log holds after its last "D" (a process killed with acknowledged but
-// unindexed instances): each URI is read back from its storage provider and indexed as above.
-// stop() drains the queue, then joins the thread.
+//      batch: flush() (commit), then the journal is told those records are done (its segments
+//      are recycled once all their records are).
+// Bound: an acknowledged instance is searchable once the records ahead of it are stored and
+// indexed (at most backlogBytes of them) and the next commit is done (commitInterval): under a
+// second at the rates in docs/benchmarks.md.
+// start() opens the journal and queues every record it holds that is not done (a process killed
+// with acknowledged instances not yet stored or indexed): they are stored again (store()
+// replaces) and indexed as above. stop() stores and indexes everything queued, then joins.
 //
 // Ownership: borrows the services, which must outlive it (stop() before they go).
 // Thread-safety: submit() from any number of threads; start()/stop() from one at a time.
@@ -40,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "dicom/intake_journal.hpp"
 #include "tessera/sdk/dicom_object_view.hpp"
 #include "tessera/sdk/uri.hpp"
 
@@ -52,70 +59,89 @@ class QueryService;
 namespace tessera::server {
 
 struct StoreIntakeOptions {
-    /// Instances that may wait for the indexer; submit() blocks beyond.
-    std::size_t capacity = 1024;
+    /// Instances not yet done (stored, indexed, committed) at most; submit() waits beyond.
+    std::size_t capacity = 8192;
+    /// Part 10 bytes not yet done at most; submit() waits beyond (one record always passes).
+    std::uint64_t backlogBytes = std::uint64_t(256) << 20;
+    /// Threads storing records through the storage providers.
+    std::size_t materialisers = 4;
     /// Instances per indexing batch at most.
     std::size_t batchSize = 256;
     /// Indexed records are committed at most this often while C-STOREs keep coming, and this
     /// long after the last one (one commit per instance would cost more than the indexing).
     std::chrono::milliseconds commitInterval{250};
+    /// Backoff of a store that failed after Success.
+    std::chrono::milliseconds retryMin{100};
+    std::chrono::milliseconds retryMax{5000};
+    IntakeJournalOptions journal;
 };
 
 class StoreIntake {
 public:
-    /// `log` empty = no log (nothing survives a crash; for tests of the queue alone).
+    /// `journalDir` empty = no journal (nothing survives a crash; for tests of the queue alone).
     StoreIntake(core::IndexService& indexing, core::QueryService& queries, core::ProviderRegistry& registry,
-                std::filesystem::path log, StoreIntakeOptions options = {});
+                std::filesystem::path journalDir, StoreIntakeOptions options = {});
     /// Calls stop().
     ~StoreIntake();
     StoreIntake(const StoreIntake&) = delete;
     StoreIntake& operator=(const StoreIntake&) = delete;
 
-    /// Opens the log, indexes the instances it lists as not yet indexed, starts the indexer.
-    /// Idempotent. Throws Error(Internal) when the log cannot be opened.
+    /// Opens the journal, queues the records it holds that are not done, starts the threads.
+    /// Idempotent. Throws Error(Internal) when the journal cannot be opened.
     void start();
 
-    /// Logs and queues one stored instance (its URIs, one per storage provider, and the parsed
-    /// object). Waits while the queue is full. Throws Error(Unavailable) when not started,
-    /// Error(Internal) when the log record cannot be written (the caller refuses the C-STORE).
-    void submit(std::vector<sdk::Uri> uris, std::unique_ptr<sdk::DicomObjectView> object);
+    /// Journals one received instance (durable when this returns) and queues it with its parsed
+    /// object. Waits while the backlog is over its bounds. Throws Error(Unavailable) when not
+    /// started, Error(Internal) when the journal cannot be written or flushed (the caller refuses
+    /// the C-STORE; nothing will be stored).
+    void submit(IntakeRecord record, std::unique_ptr<sdk::DicomObjectView> object);
 
-    /// Indexes everything queued, stops the indexer. Idempotent.
+    /// Stores and indexes everything queued, stops the threads. Idempotent.
     void stop();
 
-    /// Instances queued or being indexed now.
+    /// Instances submitted and not yet done (stored, indexed and committed).
     std::size_t backlog() const;
+    /// Their Part 10 bytes.
+    std::uint64_t backlogBytes() const;
 
 private:
     struct Entry {
         std::uint64_t seq = 0;
+        std::uint64_t bytes = 0;
+        IntakeRecord record;  // its part10 is released once stored
         std::vector<sdk::Uri> uris;
         std::unique_ptr<sdk::DicomObjectView> object;
     };
 
+    void enqueue(Entry entry);  // caller holds mutex_
+    void materialise(std::size_t shard);
+    bool storeEntry(Entry& entry);  // false: a provider failed
     void run();
     void indexBatch(std::vector<Entry>& batch);
-    void commitIndexed(std::uint64_t seq);  // commit, then mark the log done up to seq
-    void markDone(std::uint64_t seq);
-    void replay();
-    void appendLog(const std::string& record);  // caller holds mutex_
+    void commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes);
 
     core::IndexService& indexing_;
     core::QueryService& queries_;
     core::ProviderRegistry& registry_;
-    std::filesystem::path logPath_;
+    std::filesystem::path journalDir_;
     StoreIntakeOptions options_;
+    std::unique_ptr<IntakeJournal> journal_;
 
     std::mutex startMutex_;  // start()/stop()
-    mutable std::mutex mutex_;  // the queue, the log
-    std::condition_variable hasWork_;
+    mutable std::mutex mutex_;  // the queues, the counters
+    std::condition_variable hasWork_;   // the indexer
+    std::condition_variable toStore_;   // the materialisers
     std::condition_variable hasRoom_;
-    std::deque<Entry> queue_;
-    std::size_t inFlight_ = 0;
-    std::uint64_t nextSeq_ = 1;
+    std::condition_variable stopped_;   // wakes retry backoffs
+    std::vector<std::deque<Entry>> toStoreQueues_;  // one per materialiser
+    std::deque<Entry> queue_;  // stored, to index
+    std::size_t pending_ = 0;  // submitted, not done
+    std::uint64_t pendingBytes_ = 0;
+    std::size_t materialisersLeft_ = 0;
+    std::uint64_t nextSeq_ = 1;  // without a journal
     bool running_ = false;
     bool stopping_ = false;
-    int logFd_ = -1;
+    std::vector<std::thread> materialisers_;
     std::thread indexer_;
     // SOP Instance UID -> URIs indexed since the last commit (the indexer thread's own).
     std::map<std::string, std::vector<sdk::Uri>> uncommitted_;

@@ -173,8 +173,20 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
     };
 
     response.results.reserve(page.size());
+    // The page is in ascending docid order: one cursor over the slot's value stream reads the
+    // blobs, each skip_to moving forwards from the last (neighbouring hits share the stream's
+    // chunks and blocks), where a Document per hit would look each one up from the root.
+    Xapian::ValueIterator values = db.valuestream_begin(kDocumentSlot);
+    const Xapian::ValueIterator valuesEnd = db.valuestream_end(kDocumentSlot);
+    std::string data;
     for (const Xapian::docid did : page) {
-        const std::string data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_value(kDocumentSlot);
+        if (values != valuesEnd && values.get_docid() < did) values.skip_to(did);
+        if (values != valuesEnd && values.get_docid() == did) {
+            data = *values;
+        } else {
+            // Not on the stream's path (out of order, or no blob): the document's own value.
+            data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_value(kDocumentSlot);
+        }
         DocumentReader reader(data);
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;

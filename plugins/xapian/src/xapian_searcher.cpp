@@ -145,32 +145,53 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
     // Requested keywords by field id, resolved once per query; `*` alone asks for every stored
     // attribute, named through the catalogue (each id looked up once).
     const bool everything = request.fields.size() == 1 && request.fields.front() == "*";
-    std::vector<const std::string*> wantedById;
     std::vector<std::optional<std::string>> everyName;
-    std::vector<const std::string*> dimDefaults;
-    bool wantUri = false;
-    std::size_t wantedCount = 0;  // distinct stored fields asked for
+    auto nameOf = [&](std::uint32_t id) -> const std::string* {
+        if (everyName.size() <= id) everyName.resize(id + 1);
+        if (!everyName[id]) everyName[id] = catalogue.keywordOf(id).value_or(std::string());
+        return everyName[id]->empty() ? nullptr : &*everyName[id];
+    };
+
+    // Otherwise: the keys a result can have, sorted by name, so that each result's map is built
+    // in order (an end hint per key instead of a search). A key takes its stored value (the
+    // first occurrence, found by slot), else an empty one for a DIM field, else the URI for
+    // `uri`. A field id answers to the first requested name that resolves to it.
+    struct OutputKey {
+        const std::string* name = nullptr;
+        int slot = -1;  // index into a record's found values; -1 when not read from the blob
+        bool dimDefault = false;
+        bool uri = false;
+    };
+    std::vector<OutputKey> outputKeys;
+    std::vector<int> slotById;  // field id -> slot, -1 when not asked for
     if (!everything) {
+        std::vector<const std::string*> firstById;
         for (const auto& field : request.fields) {
-            if (field == "uri") wantUri = true;
-            if (isDimField(field)) dimDefaults.push_back(&field);
             if (auto info = catalogue.find(field)) {
-                if (wantedById.size() <= info->id) wantedById.resize(info->id + 1, nullptr);
-                if (wantedById[info->id] == nullptr) {
-                    wantedById[info->id] = &field;
-                    ++wantedCount;
-                }
+                if (firstById.size() <= info->id) firstById.resize(info->id + 1, nullptr);
+                if (firstById[info->id] == nullptr) firstById[info->id] = &field;
             }
         }
-    }
-    auto nameOf = [&](std::uint32_t id) -> const std::string* {
-        if (everything) {
-            if (everyName.size() <= id) everyName.resize(id + 1);
-            if (!everyName[id]) everyName[id] = catalogue.keywordOf(id).value_or(std::string());
-            return everyName[id]->empty() ? nullptr : &*everyName[id];
+        std::vector<const std::string*> names;
+        names.reserve(request.fields.size());
+        for (const auto& field : request.fields) names.push_back(&field);
+        std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+        names.erase(std::unique(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a == *b; }),
+                    names.end());
+        int slots = 0;
+        for (const std::string* name : names) {
+            OutputKey key{name, -1, isDimField(*name), *name == "uri"};
+            if (auto info = catalogue.find(*name); info && *firstById[info->id] == *name) {
+                if (slotById.size() <= info->id) slotById.resize(info->id + 1, -1);
+                slotById[info->id] = key.slot = slots++;
+            }
+            if (key.slot >= 0 || key.dimDefault || key.uri) outputKeys.push_back(key);
         }
-        return id < wantedById.size() ? wantedById[id] : nullptr;
-    };
+    }
+    const std::size_t slotCount = static_cast<std::size_t>(std::count_if(
+        outputKeys.begin(), outputKeys.end(), [](const OutputKey& key) { return key.slot >= 0; }));
+    std::vector<std::string_view> found(slotCount);
+    std::vector<char> have(slotCount);
 
     response.results.reserve(page.size());
     // The page is in ascending docid order: one cursor over the slot's value stream reads the
@@ -191,20 +212,45 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;
         result.uri = sdk::Uri::parse(reader.uri());
-        std::size_t wantedLeft = wantedCount;
         std::uint32_t id = 0;
         std::string_view value;
-        while (reader.next(id, value)) {
-            // First occurrence wins: the top-level attribute or the first sequence item. Once
-            // every asked-for field has its first occurrence, the rest of the blob cannot add
-            // anything: stop reading it (a document has a hundred attributes or more).
-            if (const std::string* name = nameOf(id)) {
-                if (result.fields.try_emplace(*name, value).second && !everything && --wantedLeft == 0) break;
+        if (everything) {
+            while (reader.next(id, value)) {
+                // First occurrence wins: the top-level attribute or the first sequence item.
+                if (const std::string* name = nameOf(id)) result.fields.try_emplace(*name, value);
             }
+            if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
+            response.results.push_back(std::move(result));
+            continue;
+        }
+        std::fill(have.begin(), have.end(), 0);
+        std::size_t wantedLeft = slotCount;
+        while (reader.next(id, value)) {
+            // First occurrence wins, as above. Once every asked-for field has its first
+            // occurrence, the rest of the blob cannot add anything: stop reading it (a document
+            // has a hundred attributes or more).
+            if (id >= slotById.size() || slotById[id] < 0) continue;
+            const auto slot = static_cast<std::size_t>(slotById[id]);
+            if (have[slot]) continue;
+            have[slot] = 1;
+            found[slot] = value;
+            if (--wantedLeft == 0) break;
         }
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
-        for (const std::string* field : dimDefaults) result.fields.try_emplace(*field);
-        if (wantUri) result.fields.try_emplace("uri", reader.uri());
+        for (const OutputKey& key : outputKeys) {
+            std::string_view text;
+            if (key.slot >= 0 && have[static_cast<std::size_t>(key.slot)]) {
+                text = found[static_cast<std::size_t>(key.slot)];
+            } else if (key.dimDefault) {
+                text = {};
+            } else if (key.uri) {
+                text = reader.uri();
+            } else {
+                continue;
+            }
+            result.fields.emplace_hint(result.fields.end(), std::piecewise_construct, std::forward_as_tuple(*key.name),
+                                       std::forward_as_tuple(text));
+        }
         response.results.push_back(std::move(result));
     }
     return response;

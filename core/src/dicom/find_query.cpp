@@ -28,12 +28,14 @@ constexpr std::array kReturnOnly = {
     std::string_view("RetrieveLocationUID"),
 };
 
-constexpr std::array kBinaryVrs = {"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN", "AT"};
-constexpr std::array kNumericVrs = {"IS", "DS", "US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"};
+// string_views, not C strings: a test per record compares lengths and two bytes, no strlen.
+constexpr std::array<std::string_view, 9> kBinaryVrs = {"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN", "AT"};
+constexpr std::array<std::string_view, 10> kNumericVrs = {"IS", "DS", "US", "SS", "UL", "SL",
+                                                          "FL", "FD", "SV", "UV"};
 
 template <std::size_t N>
-bool oneOf(const std::array<const char*, N>& list, std::string_view vr) {
-    return std::any_of(list.begin(), list.end(), [&](const char* item) { return vr == item; });
+bool oneOf(const std::array<std::string_view, N>& list, std::string_view vr) {
+    return std::find(list.begin(), list.end(), vr) != list.end();
 }
 
 bool isDateTimeVr(std::string_view vr) {
@@ -59,6 +61,28 @@ std::string asciiLower(std::string_view text) {
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
     return out;
+}
+
+bool equalsIgnoringAsciiCase(std::string_view a, std::string_view b) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// splitValues without copies: `visit` gets each trimmed value of a multi-valued string in turn
+// (a view into `value`) until it returns true; returns whether one did.
+template <typename Visit>
+bool anyValue(std::string_view value, const Visit& visit) {
+    const auto isPad = [](char c) { return c == ' ' || c == '\0' || c == '\t' || c == '\r' || c == '\n'; };
+    std::size_t start = 0;
+    while (true) {
+        const auto pos = value.find('\\', start);
+        std::string_view part = value.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start);
+        while (!part.empty() && isPad(part.front())) part.remove_prefix(1);
+        while (!part.empty() && isPad(part.back())) part.remove_suffix(1);
+        if (visit(part)) return true;
+        if (pos == std::string_view::npos) return false;
+        start = pos + 1;
+    }
 }
 
 std::vector<std::string> splitValues(std::string_view value) {
@@ -307,7 +331,7 @@ bool FindQuery::matchesOne(const Condition& condition, const Alternative& altern
                 const auto b = parseNumber(stored);
                 if (a && b) return *a == *b;
             }
-            return asciiLower(normalise(vr, stored)) == asciiLower(alternative.value);
+            return equalsIgnoringAsciiCase(normalise(vr, stored), alternative.value);
         }
         case Kind::Wildcard:
             return globMatch(asciiLower(alternative.value), asciiLower(normalise(vr, stored)));
@@ -327,8 +351,7 @@ bool FindQuery::matches(const std::map<std::string, std::string>& fields) const 
     for (const auto& condition : conditions_) {
         const auto it = fields.find(condition.field);
         if (it == fields.end()) return false;
-        const auto storedValues = splitValues(it->second);
-        const bool any = std::any_of(storedValues.begin(), storedValues.end(), [&](const std::string& stored) {
+        const bool any = anyValue(it->second, [&](std::string_view stored) {
             return std::any_of(
                 condition.alternatives.begin(), condition.alternatives.end(),
                 [&](const Alternative& alternative) { return matchesOne(condition, alternative, stored); });

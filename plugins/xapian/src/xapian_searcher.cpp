@@ -127,7 +127,11 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
         Xapian::MSet mset;
         std::optional<Xapian::doccount> total = compiled.total;
         if (matchAll) total = docCount;
-        if (!total) {
+        // A page that reaches past the last document takes every match: the counting pass
+        // below costs nothing more than the page, so the bounds (a second match set up over
+        // every term's postlist) would be wasted (forEach's chunks, a C-FIND's passes).
+        const bool pageTakesAll = static_cast<std::size_t>(offset) + limit >= docCount;
+        if (!total && !pageTakesAll) {
             const Xapian::MSet bounds = enquire.get_mset(0, 0);
             if (bounds.get_matches_lower_bound() == bounds.get_matches_upper_bound()) total = bounds.get_matches_lower_bound();
         }

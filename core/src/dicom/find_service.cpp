@@ -87,7 +87,12 @@ bool groupKeyOf(QueryLevel level, const std::map<std::string, std::string>& fiel
         key.assign(byId ? "PatientID" : "PatientName").append(1, '\n').append(value);
         return !value.empty();
     }
-    const std::string field = FindService::uniqueKey(level);
+    // Named once: a std::string built from uniqueKey() per record would be an allocation each.
+    static const std::string kSeriesKey = FindService::uniqueKey(QueryLevel::Series);
+    static const std::string kImageKey = FindService::uniqueKey(QueryLevel::Image);
+    const std::string& field = level == QueryLevel::Study    ? kStudyUid
+                               : level == QueryLevel::Series ? kSeriesKey
+                                                             : kImageKey;
     const auto& value = fieldOf(fields, field);
     key.assign(field).append(1, '\n').append(value);
     return !value.empty();

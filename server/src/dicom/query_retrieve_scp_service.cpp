@@ -21,12 +21,15 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "dicom/dicom_listener.hpp"
 #include "dicom/dicom_listener_config.hpp"
@@ -261,12 +264,17 @@ std::string storeCommand(const RetrievedFile& file, DIC_US messageId, const std:
     return command + body;
 }
 
-// Reads a whole file for storeRaw; the data set's offset, or nullopt when it cannot be read or
-// is no longer the file that was opened (replaced in between).
+// Reads a whole file for storeRaw (one read of its size, not a character at a time); the data
+// set's offset, or nullopt when it cannot be read or is no longer the file that was opened
+// (replaced in between).
 std::optional<std::size_t> readForSend(const RetrievedFile& file, std::string& buffer) {
-    std::ifstream in(file.path, std::ios::binary);
+    std::ifstream in(file.path, std::ios::binary | std::ios::ate);
     if (!in) return std::nullopt;
-    buffer.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const std::streamoff size = in.tellg();
+    if (size < 0) return std::nullopt;
+    buffer.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    if (!in.read(buffer.data(), size)) return std::nullopt;
     const auto header = parsePart10Header(buffer.data(), buffer.size());
     if (!header || header->transferSyntaxUid != file.transferSyntaxUid || header->sopClassUid != file.sopClassUid)
         return std::nullopt;
@@ -612,29 +620,33 @@ struct QueryRetrieveScpService::Impl {
     };
 
     // Sends one file; returns the C-STORE status, or nullopt when it could not be sent at all.
-    using SendOne = std::function<std::optional<DIC_US>(const RetrievedFile& file, bool& cancelledDuring)>;
+    // `index` is the file's position in the retrieve's list.
+    using SendOne =
+        std::function<std::optional<DIC_US>(std::size_t index, const RetrievedFile& file, bool& cancelledDuring)>;
+    // The file of the index-th sub-operation (InstanceSource::open, or what a C-MOVE read before).
+    using OpenAt = std::function<std::optional<RetrievedFile>(std::size_t index)>;
 
     // The sub-operation loop shared by C-MOVE and C-GET: pending responses after each, C-CANCEL
     // checked between them, the final status at the end.
-    void runSubOperations(const RetrieveResponder& responder, const std::vector<sdk::Uri>& uris,
+    void runSubOperations(const RetrieveResponder& responder, std::size_t total, const OpenAt& openAt,
                           const SendOne& sendOne) {
         SubOperationCounts counts;
-        counts.remaining = uris.size();
+        counts.remaining = total;
         bool wasCancelled = false;
-        for (const auto& uri : uris) {
+        for (std::size_t index = 0; index < total; ++index) {
             if (responder.association.stopRequested()) break;
             if (cancelled(responder.association, responder.context, responder.messageId)) {
                 wasCancelled = true;
                 break;
             }
             --counts.remaining;
-            const auto file = source.open(uri);
+            const auto file = openAt(index);
             std::optional<DIC_US> status;
             bool cancelledDuring = false;
             bool broken = false;
             if (file) {
                 try {
-                    status = sendOne(*file, cancelledDuring);
+                    status = sendOne(index, *file, cancelledDuring);
                 } catch (const SubOperationsBroken&) {
                     broken = true;
                 }
@@ -708,13 +720,23 @@ struct QueryRetrieveScpService::Impl {
 
         // The contexts to offer: every (SOP class, transfer syntax) of the files, plus the
         // uncompressed syntaxes per SOP class for uncompressed files the peer refuses as they are.
+        // The headers read here are kept for the sub-operations, so each file's header is read
+        // once (temporary copies of non-local providers are released and fetched again in turn).
         std::set<std::pair<std::string, std::string>> pairs;
-        for (const auto& uri : uris) {
-            if (auto file = source.open(uri)) {
+        std::vector<std::optional<RetrievedFile>> opened(uris.size());
+        for (std::size_t i = 0; i < uris.size(); ++i) {
+            if (auto file = source.open(uris[i])) {
                 pairs.insert({file->sopClassUid, file->transferSyntaxUid});
-                InstanceSource::release(*file);
+                if (file->temporary)
+                    InstanceSource::release(*file);
+                else
+                    opened[i] = std::move(file);
             }
         }
+        auto openAt = [&](std::size_t index) -> std::optional<RetrievedFile> {
+            if (opened[index]) return std::exchange(opened[index], std::nullopt);
+            return source.open(uris[index]);
+        };
         OutgoingAssociation outgoing;
         const OFCondition connected = outgoing.open(aeTitle, *destination, pairs, association.dimseTimeoutSeconds());
         if (connected.bad()) {
@@ -729,7 +751,8 @@ struct QueryRetrieveScpService::Impl {
         }
         const std::string originator = association.callingAeTitle();
         std::string buffer;
-        runSubOperations(responder, uris, [&](const RetrievedFile& file, bool&) -> std::optional<DIC_US> {
+        runSubOperations(responder, uris.size(), openAt, [&](std::size_t, const RetrievedFile& file,
+                                                               bool&) -> std::optional<DIC_US> {
             const auto id = storeContext(outgoing.raw(), file);
             if (id == 0) {
                 logger().warning("C-MOVE to %s: no accepted context for %s in %s", destination->aeTitle,
@@ -778,7 +801,8 @@ struct QueryRetrieveScpService::Impl {
         }
         T_ASC_Association* raw = association.raw();
         runSubOperations(
-            responder, uris, [&](const RetrievedFile& file, bool& cancelledDuring) -> std::optional<DIC_US> {
+            responder, uris.size(), [&](std::size_t index) { return source.open(uris[index]); },
+            [&](std::size_t, const RetrievedFile& file, bool& cancelledDuring) -> std::optional<DIC_US> {
                 const auto id = storeContext(raw, file);
                 if (id == 0) {
                     logger().warning("C-GET from %s: no storage context for %s in %s", association.describe(),

@@ -299,6 +299,56 @@ std::optional<std::size_t> readForSend(const RetrievedFile& file, std::string& b
     return static_cast<std::size_t>(header->dataSetOffset);
 }
 
+// Reads the C-STORE-RSP to `messageId` and decodes the few elements needed from its command set
+// (implicit VR little endian): DIMSE_receiveCommand would parse it into a DcmDataset, about a
+// third of the server's instructions per sub-operation. A data set PDV, a truncated command or
+// another command is an error, as is anything DUL reports (release request, abort, timeout).
+OFCondition receiveStoreResponse(T_ASC_Association* association, int timeoutSeconds, DIC_US messageId,
+                                 DIC_US& status) {
+    std::string command;
+    while (true) {
+        DUL_PDV pdv;
+        OFCondition condition = DUL_NextPDV(&association->DULassociation, &pdv);
+        if (condition.bad()) {
+            // Nothing left in the last PDU: block for the next one, as DIMSE_BLOCKING does.
+            // DUL_PDATAPDUARRIVED is its success; anything else (release, abort, timeout) ends it.
+            condition = DUL_ReadPDVs(&association->DULassociation, nullptr, DUL_BLOCK, timeoutSeconds);
+            if (condition != DUL_PDATAPDUARRIVED) return condition.bad() ? condition : DUL_NOPDVS;
+            condition = DUL_NextPDV(&association->DULassociation, &pdv);
+            if (condition.bad()) return condition;
+        }
+        if (pdv.pdvType != DUL_COMMANDPDV)
+            return makeOFCondition(OFM_dcmnet, 4, OF_error, "unexpected data set in an answer to a C-STORE");
+        command.append(static_cast<const char*>(pdv.data), pdv.fragmentLength);
+        if (pdv.lastPDV) break;
+        if (command.size() > 65536) return makeOFCondition(OFM_dcmnet, 4, OF_error, "oversized C-STORE-RSP");
+    }
+    const auto* bytes = reinterpret_cast<const unsigned char*>(command.data());
+    std::optional<DIC_US> field;
+    std::optional<DIC_US> respondedTo;
+    std::optional<DIC_US> found;
+    for (std::size_t pos = 0; pos + 8 <= command.size();) {
+        const unsigned group = bytes[pos] | (bytes[pos + 1] << 8);
+        const unsigned element = bytes[pos + 2] | (bytes[pos + 3] << 8);
+        const std::size_t length = static_cast<std::size_t>(bytes[pos + 4]) | (static_cast<std::size_t>(bytes[pos + 5]) << 8) |
+                                   (static_cast<std::size_t>(bytes[pos + 6]) << 16) |
+                                   (static_cast<std::size_t>(bytes[pos + 7]) << 24);
+        pos += 8;
+        if (group != 0x0000 || length > command.size() - pos) break;
+        if (length == 2) {
+            const auto value = static_cast<DIC_US>(bytes[pos] | (bytes[pos + 1] << 8));
+            if (element == 0x0100) field = value;
+            if (element == 0x0120) respondedTo = value;
+            if (element == 0x0900) found = value;
+        }
+        pos += length;
+    }
+    if (field != DIMSE_C_STORE_RSP || respondedTo != messageId || !found)
+        return makeOFCondition(OFM_dcmnet, 4, OF_error, "unexpected answer to a C-STORE");
+    status = *found;
+    return EC_Normal;
+}
+
 // One C-STORE of a file read by readForSend, whose transfer syntax is the context's: the
 // command, then the data set bytes exactly as stored (after the meta header), in PDVs of the
 // size the peer accepts. DCMTK's DIMSE_storeUser would parse the whole file and encode it again
@@ -329,17 +379,7 @@ OFCondition storeRaw(T_ASC_Association* association, T_ASC_PresentationContextID
         if (condition.bad()) return condition;
     } while (pos < buffer.size());
 
-    T_DIMSE_Message response;
-    std::memset(&response, 0, sizeof response);
-    T_ASC_PresentationContextID responseContext = 0;
-    DcmDataset* detail = nullptr;
-    condition = DIMSE_receiveCommand(association, DIMSE_BLOCKING, timeoutSeconds, &responseContext, &response, &detail);
-    delete detail;
-    if (condition.bad()) return condition;
-    if (response.CommandField != DIMSE_C_STORE_RSP || response.msg.CStoreRSP.MessageIDBeingRespondedTo != messageId)
-        return makeOFCondition(OFM_dcmnet, 4, OF_error, "unexpected answer to a C-STORE");
-    status = response.msg.CStoreRSP.DimseStatus;
-    return EC_Normal;
+    return receiveStoreResponse(association, timeoutSeconds, messageId, status);
 }
 
 // The transfer syntax the peer accepted on a context.

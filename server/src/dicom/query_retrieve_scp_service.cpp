@@ -303,8 +303,7 @@ std::optional<std::size_t> readForSend(const RetrievedFile& file, std::string& b
 // (implicit VR little endian): DIMSE_receiveCommand would parse it into a DcmDataset, about a
 // third of the server's instructions per sub-operation. A data set PDV, a truncated command or
 // another command is an error, as is anything DUL reports (release request, abort, timeout).
-OFCondition receiveStoreResponse(T_ASC_Association* association, int timeoutSeconds, DIC_US messageId,
-                                 DIC_US& status) {
+OFCondition receiveStoreResponse(T_ASC_Association* association, int timeoutSeconds, DIC_US messageId, DIC_US& status) {
     std::string command;
     while (true) {
         DUL_PDV pdv;
@@ -330,9 +329,9 @@ OFCondition receiveStoreResponse(T_ASC_Association* association, int timeoutSeco
     for (std::size_t pos = 0; pos + 8 <= command.size();) {
         const unsigned group = bytes[pos] | (bytes[pos + 1] << 8);
         const unsigned element = bytes[pos + 2] | (bytes[pos + 3] << 8);
-        const std::size_t length = static_cast<std::size_t>(bytes[pos + 4]) | (static_cast<std::size_t>(bytes[pos + 5]) << 8) |
-                                   (static_cast<std::size_t>(bytes[pos + 6]) << 16) |
-                                   (static_cast<std::size_t>(bytes[pos + 7]) << 24);
+        const std::size_t length =
+            static_cast<std::size_t>(bytes[pos + 4]) | (static_cast<std::size_t>(bytes[pos + 5]) << 8) |
+            (static_cast<std::size_t>(bytes[pos + 6]) << 16) | (static_cast<std::size_t>(bytes[pos + 7]) << 24);
         pos += 8;
         if (group != 0x0000 || length > command.size() - pos) break;
         if (length == 2) {
@@ -824,36 +823,38 @@ struct QueryRetrieveScpService::Impl {
         }
         const std::string originator = association.callingAeTitle();
         std::string buffer;
-        runSubOperations(responder, uris.size(), openAt, [&](std::size_t, const RetrievedFile& file,
-                                                               bool&) -> std::optional<DIC_US> {
-            const auto id = storeContext(outgoing.raw(), file);
-            if (id == 0) {
-                logger().warning("C-MOVE to %s: no accepted context for %s in %s", destination->aeTitle,
-                                 file.sopClassUid, file.transferSyntaxUid);
-                return std::nullopt;
-            }
-            DIC_US status = 0;
-            OFCondition sent;
-            if (acceptedTransferSyntax(outgoing.raw(), id) == file.transferSyntaxUid) {
-                const auto offset = readForSend(file, buffer);
-                if (!offset) {
-                    logger().warning("C-MOVE to %s: cannot read %s", destination->aeTitle, file.path.string());
+        runSubOperations(
+            responder, uris.size(), openAt,
+            [&](std::size_t, const RetrievedFile& file, bool&) -> std::optional<DIC_US> {
+                const auto id = storeContext(outgoing.raw(), file);
+                if (id == 0) {
+                    logger().warning("C-MOVE to %s: no accepted context for %s in %s", destination->aeTitle,
+                                     file.sopClassUid, file.transferSyntaxUid);
                     return std::nullopt;
                 }
-                sent = storeRaw(outgoing.raw(), id, file, buffer, *offset, association.dimseTimeoutSeconds(), status,
-                                &originator, request.MessageID);
-            } else {
-                // Another uncompressed syntax than the file's: DCMTK converts while sending.
-                sent = storeFile(outgoing.raw(), id, file, association.dimseTimeoutSeconds(), status, &originator,
-                                 request.MessageID, nullptr);
-            }
-            if (sent.bad()) {
-                logger().warning("C-MOVE to %s: C-STORE failed: %s", destination->aeTitle, std::string(sent.text()));
-                outgoing.abort();
-                throw SubOperationsBroken(std::string(sent.text()));
-            }
-            return status;
-        });
+                DIC_US status = 0;
+                OFCondition sent;
+                if (acceptedTransferSyntax(outgoing.raw(), id) == file.transferSyntaxUid) {
+                    const auto offset = readForSend(file, buffer);
+                    if (!offset) {
+                        logger().warning("C-MOVE to %s: cannot read %s", destination->aeTitle, file.path.string());
+                        return std::nullopt;
+                    }
+                    sent = storeRaw(outgoing.raw(), id, file, buffer, *offset, association.dimseTimeoutSeconds(),
+                                    status, &originator, request.MessageID);
+                } else {
+                    // Another uncompressed syntax than the file's: DCMTK converts while sending.
+                    sent = storeFile(outgoing.raw(), id, file, association.dimseTimeoutSeconds(), status, &originator,
+                                     request.MessageID, nullptr);
+                }
+                if (sent.bad()) {
+                    logger().warning("C-MOVE to %s: C-STORE failed: %s", destination->aeTitle,
+                                     std::string(sent.text()));
+                    outgoing.abort();
+                    throw SubOperationsBroken(std::string(sent.text()));
+                }
+                return status;
+            });
         outgoing.release();
     }
 
@@ -901,8 +902,7 @@ struct QueryRetrieveScpService::Impl {
 
 QueryRetrieveScpService::QueryRetrieveScpService(core::ServerSettings& settings, const core::QueryService& queries,
                                                  const core::ProviderRegistry& registry,
-                                                 core::MoveDestinations& destinations,
-                                                 const DicomServices& services)
+                                                 core::MoveDestinations& destinations, const DicomServices& services)
     : impl_(std::make_unique<Impl>(settings, queries, registry, destinations)), services_(services) {}
 
 QueryRetrieveScpService::~QueryRetrieveScpService() {

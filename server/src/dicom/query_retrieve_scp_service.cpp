@@ -267,19 +267,25 @@ std::string storeCommand(const RetrievedFile& file, DIC_US messageId, const std:
     return command.bytes();
 }
 
-// Writes a command set that has no data set after it as one command PDV.
-OFCondition writeCommand(T_ASC_Association* association, T_ASC_PresentationContextID context, std::string& command) {
+// Writes one PDV (a command or data set fragment; `last` ends the message or data set).
+OFCondition writePdv(T_ASC_Association* association, T_ASC_PresentationContextID context, DUL_DATAPDV type,
+                     const char* data, std::size_t length, bool last) {
     DUL_PDV pdv;
     DUL_PDVLIST list;
     std::memset(&list, 0, sizeof list);
     list.count = 1;
     list.pdv = &pdv;
     pdv.presentationContextID = context;
-    pdv.pdvType = DUL_COMMANDPDV;
-    pdv.lastPDV = OFTrue;
-    pdv.fragmentLength = command.size();
-    pdv.data = command.data();
+    pdv.pdvType = type;
+    pdv.lastPDV = last ? OFTrue : OFFalse;
+    pdv.fragmentLength = length;
+    pdv.data = const_cast<char*>(data);  // DUL only reads it
     return DUL_WritePDVs(&association->DULassociation, &list);
+}
+
+// Writes a command set that has no data set after it as one command PDV.
+OFCondition writeCommand(T_ASC_Association* association, T_ASC_PresentationContextID context, std::string& command) {
+    return writePdv(association, context, DUL_COMMANDPDV, command.data(), command.size(), true);
 }
 
 // Reads a whole file for storeRaw (one read of its size, not a character at a time); the data
@@ -359,22 +365,13 @@ OFCondition storeRaw(T_ASC_Association* association, T_ASC_PresentationContextID
     std::string command = storeCommand(file, messageId, moveOriginator, moveMessageId);
     OFCondition condition = writeCommand(association, context, command);
     if (condition.bad()) return condition;
-    DUL_PDV pdv;
-    DUL_PDVLIST list;
-    std::memset(&list, 0, sizeof list);
-    list.count = 1;
-    list.pdv = &pdv;
-    pdv.presentationContextID = context;
     const std::size_t fragment = std::max<unsigned long>(association->sendPDVLength, 64) & ~std::size_t{1};
     std::size_t pos = dataSetOffset;
     do {
         const std::size_t length = std::min(fragment, buffer.size() - pos);
-        pdv.pdvType = DUL_DATASETPDV;
-        pdv.fragmentLength = length;
-        pdv.data = const_cast<char*>(buffer.data() + pos);
+        const char* data = buffer.data() + pos;
         pos += length;
-        pdv.lastPDV = pos >= buffer.size() ? OFTrue : OFFalse;
-        condition = DUL_WritePDVs(&association->DULassociation, &list);
+        condition = writePdv(association, context, DUL_DATASETPDV, data, length, pos >= buffer.size());
         if (condition.bad()) return condition;
     } while (pos < buffer.size());
 

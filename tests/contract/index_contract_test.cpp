@@ -146,7 +146,7 @@ TEST_CASE("index, re-index, unindex and commit behave as the SDK says", "[provid
     }
 }
 
-TEST_CASE("a query a provider cannot answer is InvalidArgument, never a crash; odd ones are empty", "[provider]") {
+TEST_CASE("a query a provider cannot answer is InvalidArgument, never a crash, odd ones are empty", "[provider]") {
     LoadedPlugins plugins;
     for (const auto& [name, query] : plugins.queryProviders()) {
         INFO("provider " << name);

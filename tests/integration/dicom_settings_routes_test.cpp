@@ -59,7 +59,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("GET /management/dicom/storage and /query report the running SCPs; query stops and starts at once",
+TEST_CASE("GET /management/dicom/storage and /query report the running SCPs, query stops and starts at once",
           "[dicom][settings]") {
     ServerProcess server;
     Admin admin(server);

@@ -89,6 +89,15 @@ public:
         return storageRoot() / study / series / (sop + ".dcm");
     }
 
+    // The stored file of an acknowledged instance, once it is there: Success means durable in
+    // the intake journal, and the file is written in the background right after.
+    fs::path waitForStoredFile(const std::string& study, const std::string& series, const std::string& sop) const {
+        const auto file = storedFile(study, series, sop);
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+        return file;
+    }
+
     // Every regular file under the storage root (temporary ones included).
     std::vector<fs::path> filesOnDisk() const {
         std::vector<fs::path> files;
@@ -187,7 +196,7 @@ TEST_CASE("storescu of every sendable sample: stored as received, indexed once",
         const auto& sop = (*row)["SOPInstanceUID"];
         INFO(row->file());
         if (!sopInstances.insert(sop).second) continue;  // ts-variants share UIDs with no sample
-        const auto file = s.storedFile((*row)["StudyInstanceUID"], (*row)["SeriesInstanceUID"], sop);
+        const auto file = s.waitForStoredFile((*row)["StudyInstanceUID"], (*row)["SeriesInstanceUID"], sop);
         REQUIRE(fs::exists(file));
         // Stored in the transfer syntax it was sent in, with the AE titles in the meta header.
         const auto stored = tessera::core::readDicomFile(file);
@@ -209,7 +218,7 @@ TEST_CASE("a sample's transfer syntax and SOP class are kept byte for byte in it
     StorageServer s;
     const auto& row = Manifest::samples().byFile("images/SC_rgb_jpeg_baseline_rgb.dcm");
     REQUIRE(storescu(s.port(), {samplePath(row)}, proposalFlags(row["transfer_syntax_uid"])).ok());
-    const auto file = s.storedFile(row["StudyInstanceUID"], row["SeriesInstanceUID"], row["SOPInstanceUID"]);
+    const auto file = s.waitForStoredFile(row["StudyInstanceUID"], row["SeriesInstanceUID"], row["SOPInstanceUID"]);
     REQUIRE(fs::exists(file));
     DcmFileFormat original;
     DcmFileFormat stored;

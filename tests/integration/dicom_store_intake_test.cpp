@@ -330,7 +330,7 @@ TEST_CASE("a storage failing after Success keeps the records, holds senders at t
     CHECK(storedFiles(dirs.storage) == files.size());
 }
 
-TEST_CASE("journal segments are recycled: disk use stays bounded; an instance larger than a segment gets its own",
+TEST_CASE("journal segments are recycled (disk use stays bounded) and an oversized instance gets its own",
           "[dicom][storage][intake]") {
     TempDirs dirs;
     const std::uint64_t segment = 256 * 1024;

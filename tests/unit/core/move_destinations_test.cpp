@@ -99,7 +99,7 @@ TEST_CASE("Removing by AE title, with or without port and address", "[move_desti
     CHECK(destinations.list()[2].aeTitle == "Y");
 }
 
-TEST_CASE("Move destinations written as child elements are read too; broken ones are skipped", "[move_destinations]") {
+TEST_CASE("Move destinations written as child elements are read too, broken ones are skipped", "[move_destinations]") {
     TempDir dir;
     const auto file = dir.path() / "server.xml";
     {

@@ -244,7 +244,7 @@ TEST_CASE("a burst of 1,000 files arrives complete in a few batches", "[watch]")
     CHECK(stats.overflows == 0);
 }
 
-TEST_CASE("moving the folder watches the new one only; stopping ends all indexing", "[watch]") {
+TEST_CASE("moving the folder watches the new one only, stopping ends all indexing", "[watch]") {
     TempDir dir("tessera-watch-");
     const fs::path first = dir.path() / "first", second = dir.path() / "second";
     fs::create_directories(first);

@@ -55,7 +55,7 @@ fs::path segmentWithRecords(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("IntakeJournal: records come back whole and in order; done ones do not", "[intake_journal]") {
+TEST_CASE("IntakeJournal: records come back whole and in order, done ones do not", "[intake_journal]") {
     tessera::test::TempDir dir;
     std::vector<std::uint64_t> seqs;
     {

@@ -229,7 +229,7 @@ TEST_CASE("a store root with spaces gives percent-encoded URIs that round-trip",
     CHECK(*FileStorage::toUri("/a b/c#d?e%f").decodedPath() == "/a b/c#d?e%f");
 }
 
-TEST_CASE("file:/p, file:///p and file://localhost/p name the same file; other hosts are refused", "[file_storage]") {
+TEST_CASE("file:/p, file:///p and file://localhost/p name the same file, other hosts are refused", "[file_storage]") {
     TempDir temp;
     FileStorage storage(temp.path());
     writeFile(temp.path() / "a.dcm", "A");

@@ -6,6 +6,8 @@
 
 #include <xapian.h>
 
+#include "tessera/plugins/xapian/stable_hash.hpp"
+
 namespace tessera::plugins::xapian {
 
 FieldKind kindForVr(std::string_view vr) noexcept {
@@ -82,21 +84,6 @@ std::optional<std::vector<std::uint32_t>> parseSetKey(std::string_view key) {
     return ids;
 }
 
-std::string hex64(std::uint64_t value) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(16, '0');
-    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = kHex[value & 0xf];
-    return out;
-}
-
-std::uint64_t fnv1a64(std::string_view text) noexcept {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    for (char c : text) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 0x100000001b3ull;
-    }
-    return hash;
-}
 
 }  // namespace
 
@@ -188,7 +175,7 @@ std::string FieldCatalogue::fieldSetTerm(const std::vector<std::uint32_t>& sorte
     while (true) {
         term.clear();
         term.push_back('S');
-        term.append(hex64(hash));
+        appendHex64(hash, term);
         if (!setKeyByTerm_.contains(term)) break;
         ++hash;
     }

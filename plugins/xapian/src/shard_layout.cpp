@@ -52,14 +52,6 @@ void writeShardCount(const std::filesystem::path& file, std::size_t count) {
 
 }  // namespace
 
-std::uint64_t fnv1a64(std::string_view bytes) noexcept {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const char c : bytes) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 0x100000001b3ULL;
-    }
-    return hash;
-}
 
 std::size_t shardOf(std::string_view uri, std::size_t shardCount) noexcept {
     return shardCount <= 1 ? 0 : static_cast<std::size_t>(fnv1a64(uri) % shardCount);

@@ -6,6 +6,8 @@
 
 #include <xapian.h>
 
+#include "tessera/plugins/xapian/stable_hash.hpp"
+
 namespace tessera::plugins::xapian {
 
 namespace {
@@ -43,27 +45,18 @@ unsigned decodeAt(std::string_view text, std::size_t pos, std::size_t& length) n
     return cp;
 }
 
-std::uint64_t fnv1a(std::string_view text) noexcept {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    for (char c : text) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 0x100000001b3ull;
-    }
-    return hash;
-}
 
 /// prefix + text, or, when too long for a Xapian term, prefix + as much of text as fits (cut at
 /// a character boundary) + marker + hash of the whole text.
 std::string bounded(std::string term, std::size_t prefixBytes) {
     if (term.size() <= kMaxTermBytes) return term;
     const std::string_view text = std::string_view(term).substr(prefixBytes);
-    const std::uint64_t hash = fnv1a(text);
+    const std::uint64_t hash = fnv1a64(text);
     std::size_t keep = std::min(kTruncatedValueBytes, kMaxTermBytes - kHashSuffixBytes - std::min(prefixBytes, kMaxTermBytes - kHashSuffixBytes));
     while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xc0) == 0x80) --keep;
     term.resize(prefixBytes + keep);
     term.push_back(kHashMarker);
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (int shift = 60; shift >= 0; shift -= 4) term.push_back(kHex[(hash >> shift) & 0xf]);
+    appendHex64(hash, term);
     return term;
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/plugins/xapian/stable_hash.hpp"
 #include "tessera/plugins/xapian/xapian_index.hpp"
 
 namespace tessera::plugins::xapian {
@@ -23,10 +24,6 @@ namespace tessera::plugins::xapian {
 inline constexpr std::size_t kMaxShards = 64;
 /// The file under the index root that records the shard count.
 inline constexpr std::string_view kShardCountFile = "shard-count";
-
-/// FNV-1a, 64 bits: stable across runs, builds and platforms (unlike std::hash), which the
-/// routing needs because it is persisted implicitly in where each document lives.
-std::uint64_t fnv1a64(std::string_view bytes) noexcept;
 
 /// The shard of a URI in an index of `shardCount` (> 0) shards.
 std::size_t shardOf(std::string_view uri, std::size_t shardCount) noexcept;

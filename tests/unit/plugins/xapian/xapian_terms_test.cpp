@@ -44,6 +44,33 @@ TEST_CASE("words split names and punctuation but keep UIDs and decimals", "[xapi
     CHECK(words("...").empty());
 }
 
+TEST_CASE("words splits ASCII exactly where Xapian's word characters end", "[xapian][terms]") {
+    // The writer answers ASCII from its own table: every ASCII character, alone and between two
+    // letters, must split (or not) the way Xapian::Unicode::is_wordchar says.
+    for (unsigned c = 1; c < 128; ++c) {
+        const std::string ch(1, static_cast<char>(c));
+        const bool wordChar = Xapian::Unicode::is_wordchar(c);
+        INFO("character " << c);
+        CHECK(words(ch).size() == (wordChar ? 1u : 0u));
+        const auto between = words("a" + ch + "b");
+        const bool joins = wordChar || c == '.' || c == ',' || c == '\'';
+        CHECK(between.size() == (joins ? 1u : 2u));
+    }
+    // Non-ASCII still goes through Xapian: letters join, a no-break space and a dash split.
+    using V = std::vector<std::string>;
+    CHECK(words("é\xc2\xa0ü") == V{"é", "ü"});
+    CHECK(words("naïve—text") == V{"naïve", "text"});
+}
+
+TEST_CASE("isFreeTextVr takes text VRs and refuses the others", "[xapian][terms]") {
+    for (const char* vr : {"UI", "IS", "DS", "US", "SS", "UL", "SL", "FL", "FD", "SV", "UV", "AT", "OB", "OW", "OF", "OD",
+                           "OL", "OV", "UN", "SQ"})
+        CHECK_FALSE(isFreeTextVr(vr));
+    for (const char* vr : {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT", "ui", "U",
+                           "UIX", "", "XX"})
+        CHECK(isFreeTextVr(vr));
+}
+
 TEST_CASE("splitValues splits multi-values and trims", "[xapian][terms]") {
     using V = std::vector<std::string>;
     CHECK(splitValues("ORIGINAL\\PRIMARY\\AXIAL") == V{"ORIGINAL", "PRIMARY", "AXIAL"});

@@ -11,6 +11,7 @@
 #include <xapian.h>
 
 #include "tessera/plugins/xapian/document_codec.hpp"
+#include "tessera/plugins/xapian/document_summary.hpp"
 #include "tessera/plugins/xapian/field_catalogue.hpp"
 #include "tessera/plugins/xapian/terms.hpp"
 #include "tessera/plugins/xapian/value_range_source.hpp"
@@ -65,6 +66,7 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     Xapian::Document& doc = built.document;
     doc.add_boolean_term(built.idTerm);
     DocumentEncoder encoder(uri);
+    SummaryBuilder summary(uri);
     // Catalogue entries made for this document are published whatever happens next: the
     // catalogue already holds them, so they must reach the database.
     struct Publisher {
@@ -101,6 +103,7 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
         const auto info = catalogue.findOrAdd(a.keyword, a.vr, newEntries);
         if (!info) return;  // keyword too long to catalogue
         encoder.add(info->id, a.value);
+        summary.add(a.keyword, info->id, a.value);
         char codeBuffer[16];
         const auto codeEnd = std::to_chars(codeBuffer, codeBuffer + sizeof codeBuffer, info->id).ptr;
         const std::string_view code(codeBuffer, static_cast<std::size_t>(codeEnd - codeBuffer));
@@ -169,6 +172,7 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
         i = j;
     }
     doc.add_value(kDocumentSlot, encoder.data());
+    summary.addTo(doc);
     return built;
 }
 

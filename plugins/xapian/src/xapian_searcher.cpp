@@ -15,6 +15,7 @@
 #include <xapian.h>
 
 #include "tessera/plugins/xapian/document_codec.hpp"
+#include "tessera/plugins/xapian/document_summary.hpp"
 #include "tessera/plugins/xapian/field_catalogue.hpp"
 #include "tessera/plugins/xapian/query_compiler.hpp"
 #include "tessera/plugins/xapian/value_range_source.hpp"
@@ -41,6 +42,9 @@ constexpr std::array<std::string_view, 29> kDimFields = {
 /// How often a query is retried after the writer overtook its read handle (a handle survives
 /// one commit; two commits during one query invalidate it). Backs off 1, 2, 3... ms.
 constexpr int kMaxAttempts = 12;
+
+/// How far ahead (in docids) the summary cursor steps value by value instead of seeking.
+constexpr Xapian::docid kStepLimit = 32;
 
 }  // namespace
 
@@ -197,22 +201,55 @@ sdk::QueryResponse XapianSearcher::Impl::run(Xapian::Database& db, const sdk::Qu
     std::vector<std::string_view> found(slotCount);
     std::vector<char> have(slotCount);
 
+    // When every asked-for stored field is a summary field, the small summaries answer
+    // (document_summary.hpp: tens per block where a full record takes a block of its own); a
+    // document without a summary of this version is read from its full record.
+    const bool summaryOnly =
+        !everything && std::all_of(outputKeys.begin(), outputKeys.end(),
+                                   [](const OutputKey& key) { return key.slot < 0 || isSummaryField(*key.name); });
+
     response.results.reserve(page.size());
-    // The page is in ascending docid order: one cursor over the slot's value stream reads the
-    // blobs, each skip_to moving forwards from the last (neighbouring hits share the stream's
-    // chunks and blocks), where a Document per hit would look each one up from the root.
-    Xapian::ValueIterator values = db.valuestream_begin(kDocumentSlot);
+    // The page is in ascending docid order: one cursor over a slot's value stream reads the
+    // values, each skip_to moving forwards from the last (neighbouring hits share the stream's
+    // chunks and blocks), where a Document per hit would look each one up from the root. The
+    // full records' cursor is opened only when a full record is needed.
     const Xapian::ValueIterator valuesEnd = db.valuestream_end(kDocumentSlot);
+    std::optional<Xapian::ValueIterator> values;
+    Xapian::ValueIterator summaries = summaryOnly ? db.valuestream_begin(kSummarySlot) : db.valuestream_end(kSummarySlot);
+    const Xapian::ValueIterator summariesEnd = db.valuestream_end(kSummarySlot);
     std::string data;
     for (const Xapian::docid did : page) {
-        if (values != valuesEnd && values.get_docid() < did) values.skip_to(did);
-        if (values != valuesEnd && values.get_docid() == did) {
-            data = *values;
-        } else {
-            // Not on the stream's path (out of order, or no blob): the document's own value.
-            data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_value(kDocumentSlot);
+        std::string_view record;
+        if (summaries != summariesEnd) {
+            // Near hits are stepped to: skip_to into another chunk looks the chunk up from the
+            // root again, and re-reads the blocks a chunk spans (about every other block read
+            // twice when a quarter of the documents are hits); a step goes on from the block
+            // the cursor is in. Summaries are a few hundred bytes, so kStepLimit docids are a
+            // few blocks at most; far hits are sought.
+            if (summaries.get_docid() >= did) {
+                // already there (or past: no summary, read below)
+            } else if (did - summaries.get_docid() <= kStepLimit) {
+                while (summaries != summariesEnd && summaries.get_docid() < did) ++summaries;
+            } else {
+                summaries.skip_to(did);
+            }
+            if (summaries != summariesEnd && summaries.get_docid() == did) {
+                data = *summaries;
+                record = summaryData(data);
+            }
         }
-        DocumentReader reader(data);
+        if (record.empty()) {
+            if (!values) values = db.valuestream_begin(kDocumentSlot);
+            if (*values != valuesEnd && values->get_docid() < did) values->skip_to(did);
+            if (*values != valuesEnd && values->get_docid() == did) {
+                data = **values;
+            } else {
+                // Not on the stream's path (out of order, or no blob): the document's own value.
+                data = db.get_document(did, Xapian::DOC_ASSUME_VALID).get_value(kDocumentSlot);
+            }
+            record = data;
+        }
+        DocumentReader reader(record);
         if (!reader.valid()) throw Error(ErrorCode::Corrupted, "A document in the xapian index is damaged");
         sdk::SearchResult result;
         result.uri = sdk::Uri::parse(reader.uri());

@@ -221,3 +221,49 @@ TEST_CASE("C-FIND stops when the visitor says so, with either path", "[find_serv
         CHECK(calls == 2);
     }
 }
+
+TEST_CASE("C-FIND answers the same from xapian's summaries as from its full records, at every level",
+          "[find_service][summary]") {
+    // Every key below is a summary field (plugins/xapian document_summary.hpp), so xapian reads
+    // summaries; adding SliceThickness (return-only, not summarised) makes it read full records.
+    FindHarness h;
+    std::vector<FindRequest> requests = {
+        studyRequest({}),
+        studyRequest({{"ModalitiesInStudy", "CS", "CT"}}),
+        studyRequest({{"PatientName", "PN", "*"}}),
+        studyRequest({{"StudyDescription", "LO", "*e*"}}),
+    };
+    FindRequest patients;
+    patients.level = QueryLevel::Patient;
+    patients.keys = {{"PatientID", "LO", ""}, {"PatientName", "PN", ""}, {"PatientBirthDate", "DA", ""},
+                     {"NumberOfPatientRelatedStudies", "IS", ""}, {"NumberOfPatientRelatedInstances", "IS", ""}};
+    requests.push_back(patients);
+    FindRequest series;
+    series.level = QueryLevel::Series;
+    series.keys = {{"SeriesInstanceUID", "UI", ""}, {"Modality", "CS", ""}, {"SeriesNumber", "IS", ""},
+                   {"SeriesDescription", "LO", ""}, {"NumberOfSeriesRelatedInstances", "IS", ""}};
+    requests.push_back(series);
+    series.keys.push_back({"StudyInstanceUID", "UI", h.ctStudy});
+    requests.push_back(series);
+    FindRequest images;
+    images.level = QueryLevel::Image;
+    images.keys = {{"SOPInstanceUID", "UI", ""}, {"SOPClassUID", "UI", ""}, {"InstanceNumber", "IS", ""},
+                   {"SeriesInstanceUID", "UI", ""}};
+    requests.push_back(images);
+    images.keys.push_back({"Modality", "CS", "CT"});
+    requests.push_back(images);
+
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        INFO("request " << i);
+        const auto summarised = h.find(requests[i]);
+        auto withFull = requests[i];
+        withFull.keys.push_back({"SliceThickness", "DS", ""});
+        auto full = h.find(withFull);
+        for (auto& response : full) {
+            CHECK(response.erase("SliceThickness") == 1);
+        }
+        INFO("summaries:\n" << describe(summarised) << "full records:\n" << describe(full));
+        CHECK_FALSE(summarised.empty());
+        CHECK(summarised == full);
+    }
+}

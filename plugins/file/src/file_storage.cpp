@@ -424,7 +424,16 @@ void FileStorage::enumerate(const sdk::Uri& root, const std::function<bool(const
         current.increment(ec);
         if (ec) stack.pop_back();  // `current` is unusable now; the rest of the tree goes on
 
-        const auto type = entry.symlink_status(ec).type();
+        // The type comes from the listing itself (d_type) where the file system gives it: no
+        // lstat per entry. The size needs one stat, which also drops a file that vanished.
+        fs::file_type type = fs::file_type::none;
+        ec.clear();  // a cached type answers without touching ec
+        if (entry.is_symlink(ec))
+            type = fs::file_type::symlink;
+        else if (!ec && entry.is_directory(ec))
+            type = fs::file_type::directory;
+        else if (!ec && entry.is_regular_file(ec))
+            type = fs::file_type::regular;
         if (ec) continue;  // vanished since it was listed
         if (type == fs::file_type::directory) {
             fs::directory_iterator child(entry.path(), kOptions, ec);

@@ -32,32 +32,50 @@ struct VrInfo {
     bool keepLeading = false; // leading spaces are significant
 };
 
+constexpr unsigned vrCode(char first, char second) {
+    return (static_cast<unsigned>(static_cast<unsigned char>(first)) << 8) | static_cast<unsigned char>(second);
+}
+
+// One switch on the two VR characters (this runs for every attribute; comparing against 26
+// names one by one cost more than the rest of the classification).
 VrInfo infoFor(std::string_view vr) {
-    static constexpr std::string_view kDecoded[] = {"SH", "LO", "ST", "LT", "PN", "UC", "UT"};
-    static constexpr std::string_view kAscii[] = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"};
-    static constexpr std::string_view kNumbers[] = {"AT", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV"};
     VrInfo info;
-    for (auto candidate : kDecoded) {
-        if (vr == candidate) {
+    if (vr.size() != 2) {
+        return info;
+    }
+    switch (vrCode(vr[0], vr[1])) {
+        case vrCode('S', 'H'): case vrCode('L', 'O'): case vrCode('P', 'N'):
             info.kind = Kind::Text;
             info.decoded = true;
-        }
-    }
-    for (auto candidate : kAscii) {
-        if (vr == candidate) {
+            break;
+        case vrCode('S', 'T'): case vrCode('L', 'T'): case vrCode('U', 'T'):
             info.kind = Kind::Text;
-        }
-    }
-    for (auto candidate : kNumbers) {
-        if (vr == candidate) {
+            info.decoded = true;
+            info.multiValued = false;
+            info.keepLeading = true;
+            break;
+        case vrCode('U', 'C'):
+            info.kind = Kind::Text;
+            info.decoded = true;
+            info.keepLeading = true;
+            break;
+        case vrCode('U', 'R'):
+            info.kind = Kind::Text;
+            info.multiValued = false;
+            info.keepLeading = true;
+            break;
+        case vrCode('A', 'E'): case vrCode('A', 'S'): case vrCode('C', 'S'): case vrCode('D', 'A'):
+        case vrCode('D', 'S'): case vrCode('D', 'T'): case vrCode('I', 'S'): case vrCode('T', 'M'):
+        case vrCode('U', 'I'):
+            info.kind = Kind::Text;
+            break;
+        case vrCode('A', 'T'): case vrCode('F', 'L'): case vrCode('F', 'D'): case vrCode('S', 'L'):
+        case vrCode('S', 'S'): case vrCode('U', 'L'): case vrCode('U', 'S'): case vrCode('S', 'V'):
+        case vrCode('U', 'V'):
             info.kind = Kind::Number;
-        }
-    }
-    if (vr == "ST" || vr == "LT" || vr == "UT" || vr == "UR") {
-        info.multiValued = false;
-    }
-    if (vr == "ST" || vr == "LT" || vr == "UT" || vr == "UC" || vr == "UR") {
-        info.keepLeading = true;
+            break;
+        default:
+            break;
     }
     return info;
 }

@@ -1,11 +1,14 @@
 #include "tessera/plugins/file/file_storage.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <fstream>
@@ -164,6 +167,30 @@ std::string requireUid(const sdk::DicomObjectView& object, std::string_view keyw
         throw Error(ErrorCode::InvalidArgument, "Cannot store: " + std::string(keyword) +
                                                     " is not a valid UID (digits and dots, at most 64 characters)");
     return *value;
+}
+
+// Whether `path` names an existing regular file that the kernel reached without following any
+// symbolic link. Such a path, when it is also absolute, normal and free of `..` (what
+// checkedLexicalPath() guarantees), is its own canonical form: the per-file check of an index
+// run then costs one path walk in the kernel (openat2 with RESOLVE_NO_SYMLINKS, fstat, close)
+// instead of weakly_canonical's stat calls plus a readlink per component. Anything else (a
+// link on the way, a missing file, a kernel without openat2) answers false and the caller takes
+// the full resolution, which decides and words the outcome as before.
+bool isRegularFileWithoutLinks(const fs::path& path) {
+    static std::atomic<bool> unsupported{false};
+    if (unsupported.load(std::memory_order_relaxed)) return false;
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;  // magic links (/proc/self/fd/...) included
+    const long fd = ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
+    if (fd < 0) {
+        if (errno == ENOSYS || errno == EPERM) unsupported.store(true, std::memory_order_relaxed);
+        return false;
+    }
+    struct stat info {};
+    const bool regular = ::fstat(static_cast<int>(fd), &info) == 0 && S_ISREG(info.st_mode);
+    ::close(static_cast<int>(fd));
+    return regular;
 }
 
 fs::path absoluteRootFromText(std::string_view text) {
@@ -397,7 +424,16 @@ void FileStorage::enumerate(const sdk::Uri& root, const std::function<bool(const
         current.increment(ec);
         if (ec) stack.pop_back();  // `current` is unusable now; the rest of the tree goes on
 
-        const auto type = entry.symlink_status(ec).type();
+        // The type comes from the listing itself (d_type) where the file system gives it: no
+        // lstat per entry. The size needs one stat, which also drops a file that vanished.
+        fs::file_type type = fs::file_type::none;
+        ec.clear();  // a cached type answers without touching ec
+        if (entry.is_symlink(ec))
+            type = fs::file_type::symlink;
+        else if (!ec && entry.is_directory(ec))
+            type = fs::file_type::directory;
+        else if (!ec && entry.is_regular_file(ec))
+            type = fs::file_type::regular;
         if (ec) continue;  // vanished since it was listed
         if (type == fs::file_type::directory) {
             fs::directory_iterator child(entry.path(), kOptions, ec);
@@ -424,6 +460,11 @@ void FileStorage::enumerate(const sdk::Uri& root, const std::function<bool(const
 }
 
 std::optional<fs::path> FileStorage::localPath(const sdk::Uri& uri) const {
+    // Fast path: a lexically checked path under a root (roots are canonical) that the kernel
+    // walks without meeting a symbolic link is canonical and inside that root.
+    auto lexical = checkedLexicalPath(uri);
+    if (lexical.has_relative_path() && insideRoots(lexical) && isRegularFileWithoutLinks(lexical)) return lexical;
+
     const auto path = resolve(uri);
     std::error_code ec;
     const auto status = fs::status(path, ec);

@@ -11,6 +11,8 @@
 #include <tuple>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/test/manifest.hpp"
 #include "tessera/test/temp_dir.hpp"
@@ -456,4 +458,61 @@ TEST_CASE("reading and querying from several threads at once", "[dicom][reader][
         thread.join();
     }
     CHECK(mismatches == 0);
+}
+
+TEST_CASE("small files read from memory and large files read by DCMTK give the same view", "[dicom][reader]") {
+    // readDicomFile reads files up to 256 KB whole and parses them from memory; larger ones are
+    // parsed from the file up to PixelData. The same header must come out of both, and the
+    // pixel data of neither.
+    const std::string header = uids() + element(0x0008, 0x0005, "CS", "ISO_IR 100") +
+                               element(0x0010, 0x0010, "PN", "M\xfcller^J\xfcrgen") + element(0x0010, 0x0020, "LO", "ID42") +
+                               sequence(0x0008, 0x1115, {element(0x0020, 0x000E, "UI", "1.2.3.9")});
+    TempDir dir;
+    const auto write = [&](const std::string& name, std::size_t pixelBytes) {
+        std::ofstream(dir.path() / name, std::ios::binary)
+            << part10(header + element(0x7FE0, 0x0010, "OB", std::string(pixelBytes, '\x5a')));
+        return dir.path() / name;
+    };
+    const auto small = write("small.dcm", 1000);
+    const auto atLimit = write("at-limit.dcm", 256 * 1024 - fs::file_size(small) + 1000);
+    const auto large = write("large.dcm", 600 * 1024);
+    REQUIRE(fs::file_size(atLimit) == 256 * 1024);
+    REQUIRE(fs::file_size(large) > 256 * 1024);
+
+    const auto fromSmall = readDicomFile(small);
+    REQUIRE(fromSmall.status == DicomReadStatus::Ok);
+    CHECK(fromSmall.object->get("PatientName") == "M\u00fcller^J\u00fcrgen");
+    CHECK(fromSmall.object->get("ReferencedSeriesSequence_SeriesInstanceUID") == "1.2.3.9");
+    CHECK_FALSE(fromSmall.object->get("PixelData"));
+    for (const auto& path : {atLimit, large}) {
+        INFO(path.filename());
+        const auto result = readDicomFile(path);
+        REQUIRE(result.status == DicomReadStatus::Ok);
+        CHECK(snapshot(*result.object) == snapshot(*fromSmall.object));
+    }
+    // Reading a small file after a large one on the same thread reuses nothing stale.
+    const auto again = readDicomFile(small);
+    REQUIRE(again.status == DicomReadStatus::Ok);
+    CHECK(snapshot(*again.object) == snapshot(*fromSmall.object));
+
+    // Truncated inside the header: the same reason from the file as from the bytes.
+    const std::string truncated = part10(header).substr(0, part10(header).size() - 5);
+    {
+        std::ofstream(dir.path() / "truncated.dcm", std::ios::binary) << truncated;
+    }
+    const auto fromFile = readDicomFile(dir.path() / "truncated.dcm");
+    const auto fromBytes = readString(truncated);
+    CHECK(fromFile.status == DicomReadStatus::Error);
+    CHECK(fromFile.status == fromBytes.status);
+    CHECK(fromFile.reason == fromBytes.reason);
+}
+
+TEST_CASE("readDicomFile on a FIFO returns an error instead of blocking", "[dicom][reader]") {
+    TempDir dir;
+    const auto fifo = dir.path() / "pipe.dcm";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Nobody ever writes to the FIFO: a blocking open or read would hang this test.
+    const auto result = readDicomFile(fifo);
+    CHECK(result.status == DicomReadStatus::Error);
+    CHECK(result.reason == "cannot open: not a regular file");
 }

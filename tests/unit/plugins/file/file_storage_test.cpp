@@ -675,3 +675,39 @@ TEST_CASE("localPath gives the checked file behind a URI, with open()'s refusals
     CHECK(errorOf([&] { storage.localPath(Uri::parse("file:/etc/passwd")); }) == "forbidden");
     CHECK(errorOf([&] { storage.localPath(FileStorage::toUri(temp.path() / "store" / "missing.dcm")); }) == "not-found");
 }
+
+TEST_CASE("localPath answers link-free paths directly and resolves or refuses the rest as before", "[file_storage]") {
+    // A path with no symbolic link on the way is checked with one kernel path walk; anything
+    // with a link takes the full canonical resolution. Both must give the same answers.
+    TempDir temp;
+    const auto root = temp.path() / "root";
+    const auto outside = temp.path() / "outside";
+    writeFile(root / "a" / "b" / "plain.dcm", "plain");
+    writeFile(outside / "secret.dcm", "secret");
+    fs::create_directories(root / "a" / "dir.dcm");
+    fs::create_symlink(root / "a" / "b" / "plain.dcm", root / "alias.dcm");
+    fs::create_directory_symlink(root / "a", root / "a-link");
+    fs::create_symlink(outside / "secret.dcm", root / "escape.dcm");
+    fs::create_directory_symlink(outside, root / "escape-dir");
+    FileStorage storage(root);
+    const auto canonicalRoot = storage.roots().front();
+
+    CHECK(storage.localPath(Uri::parse(fileUri(root / "a" / "b" / "plain.dcm"))) ==
+          canonicalRoot / "a" / "b" / "plain.dcm");
+    // Escaped, doubled slashes and `.` segments normalise to the same file.
+    CHECK(storage.localPath(Uri::parse(fileUri(root) + "/a/./b//pl%61in.dcm")) == canonicalRoot / "a" / "b" / "plain.dcm");
+    // Links that stay inside resolve to their canonical target.
+    CHECK(storage.localPath(Uri::parse(fileUri(root / "alias.dcm"))) == canonicalRoot / "a" / "b" / "plain.dcm");
+    CHECK(storage.localPath(Uri::parse(fileUri(root / "a-link" / "b" / "plain.dcm"))) ==
+          canonicalRoot / "a" / "b" / "plain.dcm");
+    // Links that leave, `..` and `%2e%2e` are refused.
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "escape.dcm"))); }) == "forbidden");
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "escape-dir" / "secret.dcm"))); }) == "forbidden");
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root) + "/a/%2e%2e/../outside/secret.dcm")); }) ==
+          "forbidden");
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root) + "/a/../a/b/plain.dcm")); }) == "forbidden");
+    // A directory, a missing file and a missing directory.
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "a" / "dir.dcm"))); }) == "invalid-argument");
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "a" / "missing.dcm"))); }) == "not-found");
+    CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "no" / "such.dcm"))); }) == "not-found");
+}

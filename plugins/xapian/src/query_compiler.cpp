@@ -32,6 +32,36 @@ Xapian::Query anyOf(std::vector<Xapian::Query>& parts) {
     return Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
 }
 
+/// The terms of `query` when it is a term or an OR of terms (what a TermQuery on a field
+/// compiles to: the exact term OR the word terms); false otherwise.
+bool orOfTerms(const Xapian::Query& query, std::vector<std::string>& terms) {
+    const auto type = query.get_type();
+    if (type == Xapian::Query::LEAF_TERM) {
+        terms.push_back(*query.get_terms_begin());
+        return true;
+    }
+    if (type != Xapian::Query::OP_OR) return false;
+    for (std::size_t i = 0; i < query.get_num_subqueries(); ++i)
+        if (query.get_subquery(i).get_type() != Xapian::Query::LEAF_TERM) return false;
+    for (auto it = query.get_terms_begin(); it != query.get_terms_end(); ++it) terms.push_back(*it);
+    return true;
+}
+
+/// An OR of clauses that are all terms or ORs of terms (a C-FIND's 64 study UIDs, `a OR b`)
+/// as one OR over the sorted distinct terms: the same documents, and Xapian opens the posting
+/// lists in query order, so sorted terms walk the postlist B-tree forwards instead of jumping
+/// between the exact-term and word-term regions per clause (a root-to-leaf re-read each).
+Xapian::Query anyOfSorted(std::vector<Xapian::Query>& parts) {
+    if (parts.size() < 2) return anyOf(parts);
+    std::vector<std::string> terms;
+    for (const auto& part : parts)
+        if (!orOfTerms(part, terms)) return anyOf(parts);
+    std::sort(terms.begin(), terms.end());
+    terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+    if (terms.size() == 1) return Xapian::Query(terms.front());
+    return Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end());
+}
+
 Xapian::Query allOf(std::vector<Xapian::Query>& parts) {
     if (parts.empty()) return Xapian::Query();
     if (parts.size() == 1) return parts.front();
@@ -435,7 +465,7 @@ Xapian::Query QueryCompiler::boolean(const sdk::BooleanQuery& query, std::size_t
     Xapian::Query positive;
     // With Musts present, Shoulds only affect ranking, and we do not rank: leave them out.
     if (!musts.empty()) positive = allOf(musts);
-    else if (!shoulds.empty()) positive = anyOf(shoulds);
+    else if (!shoulds.empty()) positive = anyOfSorted(shoulds);
     else if (!mustNots.empty()) positive = matchAll();
     else return Xapian::Query();
     if (mustNots.empty()) return positive;

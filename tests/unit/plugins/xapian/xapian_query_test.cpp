@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -283,4 +285,41 @@ TEST_CASE("xapian wildcard escapes are literal characters", "[xapian][query]") {
     CHECK(count(provider, "StudyDescription:*\\*") == 1);
     CHECK(count(provider, "StudyDescription:wh*\\?") == 1);
     CHECK(count(provider, "StudyDescription:wh?t\\*") == 1);
+}
+
+TEST_CASE("xapian OR of term clauses (compiled as one sorted term list) finds the union of its clauses", "[xapian][query]") {
+    Fixture f;
+    const auto urisOf = [&](const std::string& text) {
+        std::set<std::string> uris;
+        for (const auto& result : run(f.provider, text).results) uris.insert(result.uri.str());
+        return uris;
+    };
+    // Clauses in unsorted order, with exact and word terms (UIDs are one word, names several),
+    // repeated clauses, clauses of one field and of several, a clause matching nothing.
+    const std::vector<std::vector<std::string>> lists = {
+        {"StudyInstanceUID:1.2.826.0.1.3680043.10.543.1.1", "SeriesInstanceUID:1.2.826.0.1.3680043.10.543.3.1.6"},
+        {"PatientName:müller", "PatientName:smith", "PatientName:müller"},
+        {"Modality:CR", "PatientID:P-0002", "NoSuchField:x", "Modality:MR"},
+        {"SOPInstanceUID:1.2.826.0.1.3680043.10.543.1.1.1.2", "StudyInstanceUID:1.2.826.0.1.3680043.10.543.1.1"},
+        // not all terms: a range and a wildcard beside terms keep their own postlists
+        {"StudyDate:[20160101 TO *]", "PatientName:müller", "PatientID:*CT*"},
+    };
+    for (const auto& clauses : lists) {
+        std::set<std::string> expected;
+        std::string text;
+        for (const auto& clause : clauses) {
+            const auto uris = urisOf(clause);
+            expected.insert(uris.begin(), uris.end());
+            text += (text.empty() ? "" : " OR ") + clause;
+        }
+        INFO("query: " << text);
+        CHECK_FALSE(expected.empty());
+        CHECK(urisOf(text) == expected);
+        CHECK(count(f.provider, text) == expected.size());
+        // As a C-FIND's pass 2 asks: the clauses' documents outside another query.
+        std::set<std::string> outside;
+        const auto ct = urisOf("Modality:CT");
+        std::set_difference(expected.begin(), expected.end(), ct.begin(), ct.end(), std::inserter(outside, outside.end()));
+        CHECK(urisOf("(" + text + ") AND NOT Modality:CT") == outside);
+    }
 }

@@ -7,8 +7,10 @@
 // queues the parsed object. Backpressure: submit() waits while the records not yet done exceed
 // backlogBytes (or capacity instances), so memory and journal disk stay bounded.
 // Off the association threads:
-//   1. `materialisers` threads store each record through its storage providers (their own
-//      durable store(); several at once, which the file system commits together). One SOP
+//   1. `materialisers` threads store each record through its storage providers: a provider that
+//      also implements sdk::DeferredDurabilityStorage gets storeUnsynced() (no flush: the journal
+//      holds the record durably until the provider's syncStored() at the next commit, step 3),
+//      any other its own durable store() (several at once). One SOP
 //      Instance UID always goes to the same thread, so copies of an instance are stored in the
 //      order they arrived. A provider that fails keeps the record: the error is logged and the
 //      store retried with backoff (retryMin doubling up to retryMax) until it succeeds; nothing
@@ -21,8 +23,11 @@
 //      records indexed but not yet committed (which a query does not see) are remembered by SOP
 //      Instance UID and count as earlier copies too; then one IndexService::indexObjects();
 //   3. every commitInterval (250 ms) while work keeps coming, and that long after the last
-//      batch: flush() (commit), then the journal is told those records are done (its segments
-//      are recycled once all their records are).
+//      batch: syncStored() of everything stored unsynced since the last commit (one call per
+//      provider), flush() (commit), then the journal is told those records are done (its
+//      segments are recycled once all their records are). A record is marked done only once
+//      its files are durable: a crash before that replays it from the journal. When a sync
+//      fails, its records are not done: they go back to step 1 with the durable store().
 // Bound: an acknowledged instance is searchable once the records ahead of it are stored and
 // indexed (at most backlogBytes of them) and the next commit is done (commitInterval): under a
 // second at the rates in docs/benchmarks.md.
@@ -108,9 +113,12 @@ private:
     struct Entry {
         std::uint64_t seq = 0;
         std::uint64_t bytes = 0;
-        IntakeRecord record;  // its part10 is released once stored
+        IntakeRecord record;  // its part10 is released once stored durably
         std::vector<sdk::Uri> uris;
         std::unique_ptr<sdk::DicomObjectView> object;
+        // Indexes into record.providers of the stores made with storeUnsynced().
+        std::vector<std::size_t> unsynced;
+        bool durableOnly = false;  // a sync of it failed: store() from now on
     };
 
     void enqueue(Entry entry);  // caller holds mutex_
@@ -118,7 +126,9 @@ private:
     bool storeEntry(Entry& entry);  // false: a provider failed
     void run();
     void indexBatch(std::vector<Entry>& batch);
-    void commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes);
+    // Syncs `unsynced` (entries indexed since the last commit), commits, marks done. Entries
+    // whose sync failed are queued again for a durable store() instead.
+    void commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes, std::vector<Entry>& unsynced);
 
     core::IndexService& indexing_;
     core::QueryService& queries_;

@@ -1,6 +1,7 @@
 #include "dicom/store_intake.hpp"
 
 #include <Poco/Logger.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +27,11 @@ using sdk::ErrorCode;
 
 Poco::Logger& logger() {
     return Poco::Logger::get("tessera.dicom.storage");
+}
+
+// Named threads: per-thread CPU in /proc/<pid>/task/*/stat and profiles tell them apart.
+void nameThread(const std::string& name) {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
 }  // namespace
@@ -61,6 +67,9 @@ void StoreIntake::start() {
     running_ = true;
     toStoreQueues_.clear();
     toStoreQueues_.resize(options_.materialisers);
+    toStore_.clear();
+    for (std::size_t i = 0; i < options_.materialisers; ++i)
+        toStore_.push_back(std::make_unique<std::condition_variable>());
     // What a killed process acknowledged and did not finish: stored again and indexed.
     std::vector<std::uint64_t> unreadable;
     for (auto& record : replayed) {
@@ -84,8 +93,14 @@ void StoreIntake::start() {
     if (!unreadable.empty()) journal_->markDone(unreadable);
     materialisersLeft_ = options_.materialisers;
     for (std::size_t i = 0; i < options_.materialisers; ++i)
-        materialisers_.emplace_back([this, i] { materialise(i); });
-    indexer_ = std::thread([this] { run(); });
+        materialisers_.emplace_back([this, i] {
+            nameThread("intake-store-" + std::to_string(i));
+            materialise(i);
+        });
+    indexer_ = std::thread([this] {
+        nameThread("intake-index");
+        run();
+    });
 }
 
 void StoreIntake::stop() {
@@ -94,8 +109,8 @@ void StoreIntake::stop() {
         std::lock_guard lock(mutex_);
         if (!running_) return;
         stopping_ = true;
+        for (auto& wake : toStore_) wake->notify_all();
     }
-    toStore_.notify_all();
     hasWork_.notify_all();
     hasRoom_.notify_all();
     stopped_.notify_all();
@@ -123,9 +138,9 @@ std::uint64_t StoreIntake::backlogBytes() const {
 
 void StoreIntake::enqueue(Entry entry) {
     const std::string sop = entry.object->get("SOPInstanceUID").value_or("");
-    auto& shard = toStoreQueues_[std::hash<std::string>{}(sop) % toStoreQueues_.size()];
-    shard.push_back(std::move(entry));
-    toStore_.notify_all();
+    const std::size_t index = std::hash<std::string>{}(sop) % toStoreQueues_.size();
+    toStoreQueues_[index].push_back(std::move(entry));
+    toStore_[index]->notify_one();
 }
 
 void StoreIntake::submit(IntakeRecord record, std::unique_ptr<sdk::DicomObjectView> object) {
@@ -196,8 +211,9 @@ bool StoreIntake::storeEntry(Entry& entry) {
 void StoreIntake::materialise(std::size_t shard) {
     std::unique_lock lock(mutex_);
     auto& queue = toStoreQueues_[shard];
+    auto& wake = *toStore_[shard];
     for (;;) {
-        toStore_.wait(lock, [&] { return !queue.empty() || stopping_; });
+        wake.wait(lock, [&] { return !queue.empty() || stopping_; });
         if (queue.empty()) break;  // stopping, and nothing left
         Entry entry = std::move(queue.front());
         queue.pop_front();
@@ -224,7 +240,8 @@ void StoreIntake::materialise(std::size_t shard) {
         if (entry.unsynced.empty()) std::vector<std::uint8_t>().swap(entry.record.part10);
         lock.lock();
         queue_.push_back(std::move(entry));
-        hasWork_.notify_one();
+        // The indexer waits for a first instance (idle) or for a full batch (gathering).
+        if (queue_.size() == 1 || queue_.size() == options_.batchSize) hasWork_.notify_one();
     }
     if (--materialisersLeft_ == 0) hasWork_.notify_all();
 }
@@ -256,6 +273,9 @@ void StoreIntake::run() {
                 if (queue_.empty()) return;  // stopping, drained and committed
             }
         }
+        if (queue_.size() < options_.batchSize && !stopping_ && options_.gatherDelay.count() > 0)
+            hasWork_.wait_for(lock, options_.gatherDelay,
+                              [&] { return queue_.size() >= options_.batchSize || stopping_; });
         std::vector<Entry> batch;
         while (!queue_.empty() && batch.size() < options_.batchSize) {
             batch.push_back(std::move(queue_.front()));

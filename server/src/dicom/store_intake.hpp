@@ -16,7 +16,8 @@
 //      store retried with backoff (retryMin doubling up to retryMax) until it succeeds; nothing
 //      acknowledged is dropped (a stop abandons the retries; the journal replays the record on
 //      the next start);
-//   2. the indexer takes what is stored, up to batchSize, ordered by seq:
+//   2. the indexer takes what is stored (after gatherDelay, or sooner when batchSize are
+//      waiting), up to batchSize, ordered by seq:
 //      one earlier-copy lookup for the batch (QueryService::urisMatching on SOPInstanceUID) and
 //      one unindex() of the records of those instances under other URIs, so a re-sent instance
 //      replaces the old one (within a batch, the last copy of an instance wins);
@@ -72,6 +73,10 @@ struct StoreIntakeOptions {
     std::size_t materialisers = 4;
     /// Instances per indexing batch at most.
     std::size_t batchSize = 256;
+    /// The indexer, woken by a first stored instance, waits this long for more (or a full
+    /// batch) before it indexes: one earlier-copy lookup and one wake-up per batch instead of
+    /// per instance at one association's rate. Well inside commitInterval.
+    std::chrono::milliseconds gatherDelay{40};
     /// Indexed records are committed at most this often while C-STOREs keep coming, and this
     /// long after the last one (one commit per instance would cost more than the indexing).
     std::chrono::milliseconds commitInterval{250};
@@ -140,7 +145,8 @@ private:
     std::mutex startMutex_;  // start()/stop()
     mutable std::mutex mutex_;  // the queues, the counters
     std::condition_variable hasWork_;   // the indexer
-    std::condition_variable toStore_;   // the materialisers
+    // One per materialiser: an enqueue wakes the one thread that owns the shard, not all.
+    std::vector<std::unique_ptr<std::condition_variable>> toStore_;
     std::condition_variable hasRoom_;
     std::condition_variable stopped_;   // wakes retry backoffs
     std::vector<std::deque<Entry>> toStoreQueues_;  // one per materialiser

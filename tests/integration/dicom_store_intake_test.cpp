@@ -1,6 +1,7 @@
 // The storage SCP's intake journal and background stores (server/src/dicom/intake_journal.hpp,
 // store_intake.hpp) through the real server: what was acknowledged is stored and searchable after
-// a kill -9 (the journal is replayed on start), a torn journal tail replays the whole records
+// a kill -9 (the journal is replayed on start), files stored through the `file` plugin's deferred
+// durability (no fsync per file, one syncfs per commit) are byte-identical, a torn journal tail replays the whole records
 // only, the backlog bound holds senders back, a storage that fails after Success keeps the
 // records and recovers, segments are recycled, a graceful stop drains, and a re-sent instance
 // still ends as one record.
@@ -159,6 +160,15 @@ std::size_t segmentFiles(const fs::path& journal) {
     for (const auto& entry : fs::directory_iterator(journal, ec))
         if (entry.path().filename().string().rfind("segment-", 0) == 0) ++count;
     return count;
+}
+
+// The data set of a Part 10 file: what follows the meta header (group 0002, explicit LE, its
+// length in (0002,0000)).
+std::string dataSetBytes(const fs::path& file) {
+    const std::string bytes = readBytes(file);
+    REQUIRE(bytes.size() > 144);
+    REQUIRE(bytes.substr(128, 4) == "DICM");
+    return bytes.substr(132 + 12 + littleEndian(bytes, 132 + 8, 4));
 }
 
 // server.xml with small journal segments and a small backlog bound, for the tests that fill them.
@@ -402,4 +412,55 @@ TEST_CASE("one instance sent twice in a row, the second time in another study, e
     const auto uris = urisFor(server, token, "SOPInstanceUID:\"" + sop + "\"");
     REQUIRE(uris.size() == 1);
     CHECK(uris.front().find(otherStudy) != std::string::npos);
+}
+
+TEST_CASE("files stored without a flush each, synced per commit, hold the data sets byte for byte, also after kill -9",
+          "[dicom][storage][intake]") {
+    TempDirs dirs;
+    std::string study;
+    const auto files = makeStudy(dirs.files, 200, study, "INTAKE-DEFERRED", 32);
+    const auto storedPath = [&](const fs::path& source) {
+        DcmFileFormat file;
+        REQUIRE(file.loadFile(source.c_str()).good());
+        OFString series;
+        REQUIRE(file.getDataset()->findAndGetOFString(DCM_SeriesInstanceUID, series).good());
+        return dirs.storage / study / series.c_str() / source.filename();
+    };
+    const auto checkAll = [&] {
+        for (const auto& source : files) {
+            INFO(source.filename().string());
+            const auto stored = storedPath(source);
+            REQUIRE(fs::exists(stored));
+            CHECK(dataSetBytes(stored) == dataSetBytes(source));
+        }
+        // No temporary file left by a store, whichever process made it.
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(dirs.storage, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            CHECK(it->path().filename().string().find(".tmp-") == std::string::npos);
+    };
+    {
+        ServerProcess server({}, dirs.data);
+        const auto token = server.login();
+        REQUIRE(storescu(server.storagePort(), files).ok());
+        REQUIRE(waitForCount(server, token, "PatientID:\"INTAKE-DEFERRED\"", files.size()) == files.size());
+        checkAll();
+        // The journal forgets a record only after its file was synced: once everything is
+        // searchable the done mark follows within a commit.
+        const auto records = journalRecords(dirs.journal);
+        REQUIRE(records.size() == files.size());
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (doneMark(dirs.journal) < records.back().seq && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(50ms);
+        CHECK(doneMark(dirs.journal) == records.back().seq);
+        // Sent again and killed at once: some records are neither synced nor done yet.
+        REQUIRE(storescu(server.storagePort(), files).ok());
+        server.kill();
+    }
+    CHECK(journalRecords(dirs.journal).size() == 2 * files.size());
+    ServerProcess restarted({}, dirs.data);
+    const auto token = restarted.login();
+    CHECK(waitForCount(restarted, token, "PatientID:\"INTAKE-DEFERRED\"", files.size()) == files.size());
+    checkAll();
+    CHECK(storedFiles(dirs.storage) == files.size());
 }

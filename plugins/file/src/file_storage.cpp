@@ -220,9 +220,9 @@ std::string_view trim(std::string_view text) {
 // Writes `bytes` as `<dir>/<fileName>` under the store root through descriptors, with O_NOFOLLOW
 // at every step, so a symbolic link swapped into the layout cannot redirect the write outside.
 // Returns false when a directory on the way vanished under a concurrent remove(); the caller
-// starts over.
+// starts over. `durable` false skips every fsync (storeUnsynced(): syncStored() flushes later).
 bool writeInstance(const fs::path& storeRoot, const std::array<std::string, 2>& dirs, const std::string& fileName,
-                   std::span<const std::uint8_t> bytes, std::string_view sopUid) {
+                   std::span<const std::uint8_t> bytes, std::string_view sopUid, bool durable) {
     FileDescriptor dir(::open(storeRoot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw storeError(errno, "cannot open the store root", sopUid);
 
@@ -248,7 +248,7 @@ bool writeInstance(const fs::path& storeRoot, const std::array<std::string, 2>& 
             throw storeError(err, "cannot open a directory", sopUid);
         }
         // A new directory entry is only durable once its parent is synced.
-        if (created && ::fsync(dir.get()) != 0) throw storeError(errno, "cannot sync a directory", sopUid);
+        if (durable && created && ::fsync(dir.get()) != 0) throw storeError(errno, "cannot sync a directory", sopUid);
         dir = std::move(child);
     }
 
@@ -277,7 +277,7 @@ bool writeInstance(const fs::path& storeRoot, const std::array<std::string, 2>& 
         data += written;
         left -= static_cast<std::size_t>(written);
     }
-    if (::fsync(file.get()) != 0) throw storeError(errno, "cannot sync the file", sopUid);
+    if (durable && ::fsync(file.get()) != 0) throw storeError(errno, "cannot sync the file", sopUid);
     if (file.close() != 0) throw storeError(errno, "cannot close the file", sopUid);
 
     // rename() replaces atomically: readers see the old file or the new one, never a mix, and of
@@ -285,7 +285,7 @@ bool writeInstance(const fs::path& storeRoot, const std::array<std::string, 2>& 
     if (::renameat(dir.get(), tempName.c_str(), dir.get(), fileName.c_str()) != 0)
         throw storeError(errno, "cannot move the file into place", sopUid);
     guard.release();
-    if (::fsync(dir.get()) != 0) throw storeError(errno, "cannot sync the directory", sopUid);
+    if (durable && ::fsync(dir.get()) != 0) throw storeError(errno, "cannot sync the directory", sopUid);
     return true;
 }
 
@@ -489,13 +489,33 @@ std::unique_ptr<std::istream> FileStorage::open(const sdk::Uri& uri) {
 }
 
 sdk::Uri FileStorage::store(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10) {
+    return write(object, part10, true);
+}
+
+sdk::Uri FileStorage::storeUnsynced(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10) {
+    return write(object, part10, false);
+}
+
+void FileStorage::syncStored(std::span<const sdk::Uri> uris) {
+    if (uris.empty()) return;
+    // One syncfs() of the store root's file system writes back every file, inode and directory
+    // entry the unsynced stores left dirty, with one device flush; an fsync of each file and
+    // each touched directory costs one flush each (docs/benchmarks.md, "deferred durability").
+    // storeUnsynced() only writes under the store root, so that one file system covers `uris`.
+    FileDescriptor root(::open(storeRoot_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw Error(ErrorCode::Unavailable, "Cannot sync the stored files: " + errnoText(errno));
+    if (::syncfs(root.get()) != 0)
+        throw Error(ErrorCode::Unavailable, "Cannot sync the stored files: " + errnoText(errno));
+}
+
+sdk::Uri FileStorage::write(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10, bool durable) {
     const std::array<std::string, 2> dirs{requireUid(object, "StudyInstanceUID"),
                                           requireUid(object, "SeriesInstanceUID")};
     const auto sopUid = requireUid(object, "SOPInstanceUID");
     if (part10.empty()) throw Error(ErrorCode::InvalidArgument, "Cannot store SOP Instance " + sopUid + ": no data");
     const auto fileName = sopUid + ".dcm";
 
-    for (int attempt = 1; !writeInstance(storeRoot_, dirs, fileName, part10, sopUid); ++attempt) {
+    for (int attempt = 1; !writeInstance(storeRoot_, dirs, fileName, part10, sopUid, durable); ++attempt) {
         if (attempt == kStoreAttempts)
             throw Error(ErrorCode::Unavailable,
                         "Cannot store SOP Instance " + sopUid + ": its directory keeps being removed");

@@ -1,6 +1,7 @@
 #include "dicom/store_intake.hpp"
 
 #include <Poco/Logger.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "tessera/core/index_service.hpp"
 #include "tessera/core/provider_registry.hpp"
 #include "tessera/core/query_service.hpp"
+#include "tessera/sdk/deferred_durability_storage.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/index_provider.hpp"
 #include "tessera/sdk/storage_provider.hpp"
@@ -25,6 +27,11 @@ using sdk::ErrorCode;
 
 Poco::Logger& logger() {
     return Poco::Logger::get("tessera.dicom.storage");
+}
+
+// Named threads: per-thread CPU in /proc/<pid>/task/*/stat and profiles tell them apart.
+void nameThread(const std::string& name) {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
 }  // namespace
@@ -60,6 +67,9 @@ void StoreIntake::start() {
     running_ = true;
     toStoreQueues_.clear();
     toStoreQueues_.resize(options_.materialisers);
+    toStore_.clear();
+    for (std::size_t i = 0; i < options_.materialisers; ++i)
+        toStore_.push_back(std::make_unique<std::condition_variable>());
     // What a killed process acknowledged and did not finish: stored again and indexed.
     std::vector<std::uint64_t> unreadable;
     for (auto& record : replayed) {
@@ -83,8 +93,14 @@ void StoreIntake::start() {
     if (!unreadable.empty()) journal_->markDone(unreadable);
     materialisersLeft_ = options_.materialisers;
     for (std::size_t i = 0; i < options_.materialisers; ++i)
-        materialisers_.emplace_back([this, i] { materialise(i); });
-    indexer_ = std::thread([this] { run(); });
+        materialisers_.emplace_back([this, i] {
+            nameThread("intake-store-" + std::to_string(i));
+            materialise(i);
+        });
+    indexer_ = std::thread([this] {
+        nameThread("intake-index");
+        run();
+    });
 }
 
 void StoreIntake::stop() {
@@ -93,8 +109,8 @@ void StoreIntake::stop() {
         std::lock_guard lock(mutex_);
         if (!running_) return;
         stopping_ = true;
+        for (auto& wake : toStore_) wake->notify_all();
     }
-    toStore_.notify_all();
     hasWork_.notify_all();
     hasRoom_.notify_all();
     stopped_.notify_all();
@@ -122,9 +138,9 @@ std::uint64_t StoreIntake::backlogBytes() const {
 
 void StoreIntake::enqueue(Entry entry) {
     const std::string sop = entry.object->get("SOPInstanceUID").value_or("");
-    auto& shard = toStoreQueues_[std::hash<std::string>{}(sop) % toStoreQueues_.size()];
-    shard.push_back(std::move(entry));
-    toStore_.notify_all();
+    const std::size_t index = std::hash<std::string>{}(sop) % toStoreQueues_.size();
+    toStoreQueues_[index].push_back(std::move(entry));
+    toStore_[index]->notify_one();
 }
 
 void StoreIntake::submit(IntakeRecord record, std::unique_ptr<sdk::DicomObjectView> object) {
@@ -163,14 +179,24 @@ void StoreIntake::submit(IntakeRecord record, std::unique_ptr<sdk::DicomObjectVi
 
 bool StoreIntake::storeEntry(Entry& entry) {
     std::vector<sdk::Uri> uris;
-    for (const auto& name : entry.record.providers) {
+    std::vector<std::size_t> unsynced;
+    for (std::size_t i = 0; i < entry.record.providers.size(); ++i) {
+        const auto& name = entry.record.providers[i];
         auto* provider = registry_.storage(name);
         if (!provider) {
             logger().error("C-STORE of record %?d: storage provider %s is not loaded; retrying", entry.seq, name);
             return false;
         }
+        // Without its own flush when the provider can sync a batch later: the journal keeps the
+        // record until then.
+        auto* deferred = entry.durableOnly ? nullptr : dynamic_cast<sdk::DeferredDurabilityStorage*>(provider);
         try {
-            uris.push_back(provider->store(*entry.object, entry.record.part10));
+            if (deferred) {
+                uris.push_back(deferred->storeUnsynced(*entry.object, entry.record.part10));
+                unsynced.push_back(i);
+            } else {
+                uris.push_back(provider->store(*entry.object, entry.record.part10));
+            }
         } catch (const std::exception& e) {
             logger().error("C-STORE of record %?d (acknowledged): storage provider %s failed, retrying: %s", entry.seq,
                            name, std::string(e.what()));
@@ -178,14 +204,16 @@ bool StoreIntake::storeEntry(Entry& entry) {
         }
     }
     entry.uris = std::move(uris);
+    entry.unsynced = std::move(unsynced);
     return true;
 }
 
 void StoreIntake::materialise(std::size_t shard) {
     std::unique_lock lock(mutex_);
     auto& queue = toStoreQueues_[shard];
+    auto& wake = *toStore_[shard];
     for (;;) {
-        toStore_.wait(lock, [&] { return !queue.empty() || stopping_; });
+        wake.wait(lock, [&] { return !queue.empty() || stopping_; });
         if (queue.empty()) break;  // stopping, and nothing left
         Entry entry = std::move(queue.front());
         queue.pop_front();
@@ -207,11 +235,13 @@ void StoreIntake::materialise(std::size_t shard) {
             stored = storeEntry(entry);
         }
         if (!stored) continue;  // lock held
-        // Stored: the bytes are on the providers now; the parsed object is what the index needs.
-        std::vector<std::uint8_t>().swap(entry.record.part10);
+        // Stored durably: the bytes are on the providers now; the parsed object is what the index
+        // needs. Stored unsynced: the bytes stay for a durable store() should the sync fail.
+        if (entry.unsynced.empty()) std::vector<std::uint8_t>().swap(entry.record.part10);
         lock.lock();
         queue_.push_back(std::move(entry));
-        hasWork_.notify_one();
+        // The indexer waits for a first instance (idle) or for a full batch (gathering).
+        if (queue_.size() == 1 || queue_.size() == options_.batchSize) hasWork_.notify_one();
     }
     if (--materialisersLeft_ == 0) hasWork_.notify_all();
 }
@@ -221,9 +251,10 @@ void StoreIntake::run() {
     auto lastCommit = std::chrono::steady_clock::now();
     std::vector<std::uint64_t> indexed;  // seqs indexed since the last commit
     std::uint64_t indexedBytes = 0;
+    std::vector<Entry> unsynced;  // of those, stored without a flush
     auto commit = [&] {
         lock.unlock();
-        commitIndexed(indexed, indexedBytes);
+        commitIndexed(indexed, indexedBytes, unsynced);
         lock.lock();
         lastCommit = std::chrono::steady_clock::now();
     };
@@ -242,6 +273,9 @@ void StoreIntake::run() {
                 if (queue_.empty()) return;  // stopping, drained and committed
             }
         }
+        if (queue_.size() < options_.batchSize && !stopping_ && options_.gatherDelay.count() > 0)
+            hasWork_.wait_for(lock, options_.gatherDelay,
+                              [&] { return queue_.size() >= options_.batchSize || stopping_; });
         std::vector<Entry> batch;
         while (!queue_.empty() && batch.size() < options_.batchSize) {
             batch.push_back(std::move(queue_.front()));
@@ -254,9 +288,13 @@ void StoreIntake::run() {
             logger().error("C-STORE intake: a batch of %z instances was not indexed: %s", batch.size(),
                            std::string(e.what()));
         }
-        for (const auto& entry : batch) {
+        for (auto& entry : batch) {
             indexed.push_back(entry.seq);
             indexedBytes += entry.bytes;
+            if (!entry.unsynced.empty()) {
+                entry.object.reset();  // parsed again should the sync fail
+                unsynced.push_back(std::move(entry));
+            }
         }
         batch.clear();
         lock.lock();
@@ -264,7 +302,53 @@ void StoreIntake::run() {
     }
 }
 
-void StoreIntake::commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes) {
+void StoreIntake::commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes,
+                                std::vector<Entry>& unsynced) {
+    // Durable files first: only then may the journal forget the records.
+    std::map<std::string, std::vector<sdk::Uri>> toSync;  // provider name -> URIs
+    for (const auto& entry : unsynced)
+        for (const auto i : entry.unsynced) toSync[entry.record.providers[i]].push_back(entry.uris[i]);
+    std::set<std::string> failed;
+    for (const auto& [name, uris] : toSync) {
+        auto* deferred = dynamic_cast<sdk::DeferredDurabilityStorage*>(registry_.storage(name));
+        try {
+            if (!deferred) throw Error(ErrorCode::Unavailable, "the provider is not loaded any more");
+            deferred->syncStored(uris);
+        } catch (const std::exception& e) {
+            logger().error("C-STORE intake: %z instances stored in %s cannot be made durable, storing them again: %s",
+                           uris.size(), name, std::string(e.what()));
+            failed.insert(name);
+        }
+    }
+    std::vector<Entry> again;
+    std::size_t abandoned = 0;  // not done, not queued: the journal replays them on the next start
+    std::uint64_t abandonedBytes = 0;
+    for (auto& entry : unsynced) {
+        const bool ok = std::none_of(entry.unsynced.begin(), entry.unsynced.end(),
+                                     [&](std::size_t i) { return failed.count(entry.record.providers[i]) > 0; });
+        if (ok) continue;
+        std::erase(seqs, entry.seq);
+        bytes -= entry.bytes;
+        auto parsed = core::readDicomBytes(entry.record.part10);
+        if (parsed.status != core::DicomReadStatus::Ok) {
+            // Parsed before its Success; left to the journal's replay on the next start.
+            logger().error("C-STORE record %?d cannot be read back for a store again: %s", entry.seq, parsed.reason);
+            ++abandoned;
+            abandonedBytes += entry.bytes;
+            continue;
+        }
+        entry.object = std::move(parsed.object);
+        entry.durableOnly = true;
+        entry.unsynced.clear();
+        entry.uris.clear();
+        again.push_back(std::move(entry));
+    }
+    unsynced.clear();
+    if (!again.empty()) {
+        std::lock_guard lock(mutex_);
+        for (auto& entry : again) enqueue(std::move(entry));
+    }
+
     bool committed = true;
     try {
         indexing_.flush();
@@ -276,8 +360,8 @@ void StoreIntake::commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t&
     uncommitted_.clear();
     if (journal_ && committed) journal_->markDone(seqs);
     std::lock_guard lock(mutex_);
-    pending_ -= std::min(pending_, seqs.size());
-    pendingBytes_ -= std::min(pendingBytes_, bytes);
+    pending_ -= std::min(pending_, seqs.size() + abandoned);
+    pendingBytes_ -= std::min(pendingBytes_, bytes + abandonedBytes);
     seqs.clear();
     bytes = 0;
     hasRoom_.notify_all();

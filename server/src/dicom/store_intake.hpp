@@ -7,22 +7,28 @@
 // queues the parsed object. Backpressure: submit() waits while the records not yet done exceed
 // backlogBytes (or capacity instances), so memory and journal disk stay bounded.
 // Off the association threads:
-//   1. `materialisers` threads store each record through its storage providers (their own
-//      durable store(); several at once, which the file system commits together). One SOP
+//   1. `materialisers` threads store each record through its storage providers: a provider that
+//      also implements sdk::DeferredDurabilityStorage gets storeUnsynced() (no flush: the journal
+//      holds the record durably until the provider's syncStored() at the next commit, step 3),
+//      any other its own durable store() (several at once). One SOP
 //      Instance UID always goes to the same thread, so copies of an instance are stored in the
 //      order they arrived. A provider that fails keeps the record: the error is logged and the
 //      store retried with backoff (retryMin doubling up to retryMax) until it succeeds; nothing
 //      acknowledged is dropped (a stop abandons the retries; the journal replays the record on
 //      the next start);
-//   2. the indexer takes what is stored, up to batchSize, ordered by seq:
+//   2. the indexer takes what is stored (after gatherDelay, or sooner when batchSize are
+//      waiting), up to batchSize, ordered by seq:
 //      one earlier-copy lookup for the batch (QueryService::urisMatching on SOPInstanceUID) and
 //      one unindex() of the records of those instances under other URIs, so a re-sent instance
 //      replaces the old one (within a batch, the last copy of an instance wins);
 //      records indexed but not yet committed (which a query does not see) are remembered by SOP
 //      Instance UID and count as earlier copies too; then one IndexService::indexObjects();
 //   3. every commitInterval (250 ms) while work keeps coming, and that long after the last
-//      batch: flush() (commit), then the journal is told those records are done (its segments
-//      are recycled once all their records are).
+//      batch: syncStored() of everything stored unsynced since the last commit (one call per
+//      provider), flush() (commit), then the journal is told those records are done (its
+//      segments are recycled once all their records are). A record is marked done only once
+//      its files are durable: a crash before that replays it from the journal. When a sync
+//      fails, its records are not done: they go back to step 1 with the durable store().
 // Bound: an acknowledged instance is searchable once the records ahead of it are stored and
 // indexed (at most backlogBytes of them) and the next commit is done (commitInterval): under a
 // second at the rates in docs/benchmarks.md.
@@ -67,6 +73,10 @@ struct StoreIntakeOptions {
     std::size_t materialisers = 4;
     /// Instances per indexing batch at most.
     std::size_t batchSize = 256;
+    /// The indexer, woken by a first stored instance, waits this long for more (or a full
+    /// batch) before it indexes: one earlier-copy lookup and one wake-up per batch instead of
+    /// per instance at one association's rate. Well inside commitInterval.
+    std::chrono::milliseconds gatherDelay{40};
     /// Indexed records are committed at most this often while C-STOREs keep coming, and this
     /// long after the last one (one commit per instance would cost more than the indexing).
     std::chrono::milliseconds commitInterval{250};
@@ -108,9 +118,12 @@ private:
     struct Entry {
         std::uint64_t seq = 0;
         std::uint64_t bytes = 0;
-        IntakeRecord record;  // its part10 is released once stored
+        IntakeRecord record;  // its part10 is released once stored durably
         std::vector<sdk::Uri> uris;
         std::unique_ptr<sdk::DicomObjectView> object;
+        // Indexes into record.providers of the stores made with storeUnsynced().
+        std::vector<std::size_t> unsynced;
+        bool durableOnly = false;  // a sync of it failed: store() from now on
     };
 
     void enqueue(Entry entry);  // caller holds mutex_
@@ -118,7 +131,9 @@ private:
     bool storeEntry(Entry& entry);  // false: a provider failed
     void run();
     void indexBatch(std::vector<Entry>& batch);
-    void commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes);
+    // Syncs `unsynced` (entries indexed since the last commit), commits, marks done. Entries
+    // whose sync failed are queued again for a durable store() instead.
+    void commitIndexed(std::vector<std::uint64_t>& seqs, std::uint64_t& bytes, std::vector<Entry>& unsynced);
 
     core::IndexService& indexing_;
     core::QueryService& queries_;
@@ -130,7 +145,8 @@ private:
     std::mutex startMutex_;  // start()/stop()
     mutable std::mutex mutex_;  // the queues, the counters
     std::condition_variable hasWork_;   // the indexer
-    std::condition_variable toStore_;   // the materialisers
+    // One per materialiser: an enqueue wakes the one thread that owns the shard, not all.
+    std::vector<std::unique_ptr<std::condition_variable>> toStore_;
     std::condition_variable hasRoom_;
     std::condition_variable stopped_;   // wakes retry backoffs
     std::vector<std::deque<Entry>> toStoreQueues_;  // one per materialiser

@@ -4,6 +4,7 @@
 /// registration file includes on its own).
 /// @since 1.0
 
+#include "tessera/sdk/deferred_durability_storage.hpp"
 #include "tessera/sdk/dicom_object_view.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/host_services.hpp"

@@ -8,9 +8,9 @@
 #include <cstdint>
 
 #define TESSERA_SDK_VERSION_MAJOR 1
-#define TESSERA_SDK_VERSION_MINOR 0
+#define TESSERA_SDK_VERSION_MINOR 1
 #define TESSERA_SDK_VERSION_PATCH 0
-#define TESSERA_SDK_VERSION_STRING "1.0.0"
+#define TESSERA_SDK_VERSION_STRING "1.1.0"
 
 // The standard library a plugin was built against. std types cross the plugin boundary, so the
 // host refuses a plugin whose library differs from its own (libstdc++ release and string ABI).

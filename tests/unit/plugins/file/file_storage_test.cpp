@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "tessera/sdk/deferred_durability_storage.hpp"
 #include "tessera/sdk/error.hpp"
 #include "tessera/sdk/plugin_export.hpp"
 #include "tessera/test/temp_dir.hpp"
@@ -656,6 +657,13 @@ TEST_CASE("the tessera-file module loads and serves storage as the host would us
         const auto uri = storage->store(instance("1.2", "1.2.3", "1.2.3.4"), bytesOf("via module"));
         CHECK(uri.str() == fileUri(temp.path() / "storage" / "1.2" / "1.2.3" / "1.2.3.4.dcm"));
         CHECK(readAll(*storage->open(uri)) == "via module");
+        // The optional deferred-durability interface is found across the module boundary, as
+        // the storage SCP's intake finds it.
+        auto* deferred = dynamic_cast<tessera::sdk::DeferredDurabilityStorage*>(storage);
+        REQUIRE(deferred != nullptr);
+        const auto later = deferred->storeUnsynced(instance("1.2", "1.2.3", "1.2.3.5"), bytesOf("unsynced"));
+        CHECK(readAll(*storage->open(later)) == "unsynced");
+        deferred->syncStored(std::vector<Uri>{later});
         // Errors thrown inside the module are caught here by type.
         CHECK(errorOf([&] { storage->open(Uri::parse("file:/etc/passwd")); }) == "forbidden");
         CHECK(errorOf([&] { storage->open(Uri::parse(fileUri(temp.path() / "storage" / "x.dcm"))); }) == "not-found");
@@ -710,4 +718,50 @@ TEST_CASE("localPath answers link-free paths directly and resolves or refuses th
     CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "a" / "dir.dcm"))); }) == "invalid-argument");
     CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "a" / "missing.dcm"))); }) == "not-found");
     CHECK(errorOf([&] { storage.localPath(Uri::parse(fileUri(root / "no" / "such.dcm"))); }) == "not-found");
+}
+
+TEST_CASE("storeUnsynced writes the same bytes at the same URI as store, replaces, and syncStored flushes them",
+          "[file_storage][deferred]") {
+    TempDir temp;
+    FileStorage durable(temp.path() / "durable");
+    FileStorage deferred(temp.path() / "deferred");
+    // A real sample, and binary bytes with every byte value.
+    std::vector<std::vector<std::uint8_t>> payloads;
+    {
+        std::ifstream in(fs::path(TESSERA_SAMPLES_DIR) / "images" / "CT_small.dcm", std::ios::binary);
+        REQUIRE(in.is_open());
+        payloads.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        std::vector<std::uint8_t> all(4096);
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>(i * 7);
+        payloads.push_back(std::move(all));
+    }
+    std::vector<Uri> uris;
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        const auto view = instance("1.2", "1.2.3", "1.2.3." + std::to_string(i + 1));
+        const auto a = durable.store(view, payloads[i]);
+        const auto b = deferred.storeUnsynced(view, payloads[i]);
+        CHECK(b.str() == fileUri(temp.path() / "deferred" / "1.2" / "1.2.3" / ("1.2.3." + std::to_string(i + 1) + ".dcm")));
+        CHECK(readAll(*deferred.open(b)) == readAll(*durable.open(a)));
+        CHECK(readAll(*deferred.open(b)) == std::string(payloads[i].begin(), payloads[i].end()));
+        uris.push_back(b);
+    }
+    // Same instance again: replaced, one file.
+    const auto again = deferred.storeUnsynced(instance("1.2", "1.2.3", "1.2.3.1"), bytesOf("second copy"));
+    CHECK(again.str() == uris.front().str());
+    CHECK(readAll(*deferred.open(again)) == "second copy");
+    CHECK(filesUnder(temp.path() / "deferred" / "1.2" / "1.2.3").size() == payloads.size());
+    CHECK_FALSE(hasTempFile(temp.path()));
+    deferred.syncStored(uris);
+    deferred.syncStored({});  // nothing to do
+    // Same refusals as store().
+    CHECK(errorOf([&] { deferred.storeUnsynced(instance("1.2", "x", "1.2.3.9"), bytesOf("x")); }) == "invalid-argument");
+    CHECK(errorOf([&] { deferred.storeUnsynced(instance("1.2", "1.2.3", "1.2.3.9"), {}); }) == "invalid-argument");
+}
+
+TEST_CASE("syncStored reports a store root that is gone", "[file_storage][deferred]") {
+    TempDir temp;
+    FileStorage storage(temp.path() / "store");
+    const auto uri = storage.storeUnsynced(instance("1.2", "1.2.3", "1.2.3.4"), bytesOf("x"));
+    fs::remove_all(temp.path() / "store");
+    CHECK(errorOf([&] { storage.syncStored(std::vector<Uri>{uri}); }) == "unavailable");
 }

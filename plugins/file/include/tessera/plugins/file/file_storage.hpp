@@ -16,6 +16,8 @@
 /// Thread-safety: the configuration is fixed at construction; every method may be called
 /// concurrently. store() is atomic per instance (temporary file, fsync, rename, directory fsync),
 /// so concurrent stores of the same instance end with one complete file.
+/// It also implements sdk::DeferredDurabilityStorage: storeUnsynced() is store() without the
+/// fsyncs (temporary file, rename), syncStored() one syncfs() of the store root's file system.
 /// @since 1.0
 
 #include <cstdint>
@@ -28,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/sdk/deferred_durability_storage.hpp"
 #include "tessera/sdk/dicom_object_view.hpp"
 #include "tessera/sdk/settings_section.hpp"
 #include "tessera/sdk/storage_provider.hpp"
@@ -35,7 +38,7 @@
 
 namespace tessera::plugins::file {
 
-class FileStorage : public sdk::StorageProvider {
+class FileStorage : public sdk::StorageProvider, public sdk::DeferredDurabilityStorage {
 public:
     /// Provider name and URI scheme.
     static constexpr std::string_view kName = "file";
@@ -71,6 +74,9 @@ public:
     std::optional<std::filesystem::path> localPath(const sdk::Uri& uri) const override;
     sdk::Uri store(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10) override;
     void remove(const sdk::Uri& uri) override;
+    sdk::Uri storeUnsynced(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10) override;
+    /// One syncfs() of the store root's file system (it may flush unrelated data on it too).
+    void syncStored(std::span<const sdk::Uri> uris) override;
 
     /// The canonical store root.
     const std::filesystem::path& storeRoot() const noexcept { return storeRoot_; }
@@ -82,6 +88,7 @@ public:
     std::filesystem::path resolve(const sdk::Uri& uri) const;
 
 private:
+    sdk::Uri write(const sdk::DicomObjectView& object, std::span<const std::uint8_t> part10, bool durable);
     bool insideRoots(const std::filesystem::path& canonicalPath) const;
     std::filesystem::path checkedLexicalPath(const sdk::Uri& uri) const;
     // Like resolve(), but a final symbolic link is left as is: remove() deletes the link itself.

@@ -162,16 +162,6 @@ bool globMatch(const std::vector<unsigned>& pattern, const std::vector<unsigned>
     return p == pattern.size();
 }
 
-/// Listing one whole-value term and opening its posting list costs about as much as reading
-/// this many slot values: the break-even point between the two ways to answer a key range that
-/// is the whole query (measured with bench/xapian_plugin_bench.cpp).
-constexpr std::size_t kSlotValuesPerTerm = 50;
-/// The same inside a larger query, where the slots are only read for documents the other
-/// clauses allow, while every listed term's posting list is still opened.
-constexpr std::size_t kSlotValuesPerNestedTerm = 200;
-/// Terms always worth listing, however few documents have the field.
-constexpr std::size_t kMinTermBudget = 100;
-
 void checkExpansion(std::size_t count) {
     if (count > kMaxExpansion)
         throw Error(ErrorCode::InvalidArgument,
@@ -363,41 +353,37 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query, std::optional<X
 
 Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const {
     // Only the whole query is asked for its total: `total` tells whether the range stands alone.
-    if (auto listed = termsInKeyRange(info, range, total ? kSlotValuesPerTerm : kSlotValuesPerNestedTerm)) {
+    const ListedTerms listed = termsInKeyRange(info, range);
+    Xapian::Query fromTerms = termsQuery(Xapian::Query::OP_OR, listed.terms);
+    // Values too long for their term text keep their keys in the field's slots (layout 5); only
+    // documents holding such a value have a slot, so the scan visits those alone.
+    Xapian::doccount slotted = db_.get_value_freq(singleSlot(info.id));
+    if (info.multiValued) slotted += db_.get_value_freq(multiSlot(info.id));
+    if (slotted == 0) {
         // One key per document: the terms are disjoint and their frequencies add up.
-        if (total && !info.multiValued) *total = listed->frequencySum;
-        return termsQuery(Xapian::Query::OP_OR, listed->terms);
+        if (total && !info.multiValued) *total = listed.frequencySum;
+        return fromTerms;
     }
-    return slotRangeQuery(info, std::move(range));
+    Xapian::Query fromSlots = slotRangeQuery(info, std::move(range));
+    if (listed.terms.empty()) return fromSlots;
+    return Xapian::Query(Xapian::Query::OP_OR, fromTerms, fromSlots);
 }
 
-std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range,
-                                                                        std::size_t slotValuesPerTerm) const {
-    if (!info.multiValued) {
-        const Xapian::valueno slot = singleSlot(info.id);
-        const std::string lowest = db_.get_value_lower_bound(slot);
-        if (lowest.empty()) return ListedTerms{};  // no document has a key for the field
-        if (range.contains(lowest) && range.contains(db_.get_value_upper_bound(slot))) return std::nullopt;
-    }
-    // The whole-value terms hold the same values as the slots, one term per distinct value, and a
-    // term's text gives back its key. When few distinct values are listed, OR-ing their terms
-    // visits only the matching documents; when many are, scanning the slots is cheaper.
-    Xapian::doccount withValue = db_.get_value_freq(singleSlot(info.id));
-    if (info.multiValued) withValue += db_.get_value_freq(multiSlot(info.id));
-    const std::size_t budget = std::max<std::size_t>(kMinTermBudget, withValue / slotValuesPerTerm);
-    // Date and date-time terms are their keys, so term order is key order: list only the range.
+QueryCompiler::ListedTerms QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range) const {
+    // The whole-value terms hold the range keys, one term per distinct value, and a term's text
+    // gives back its key (normaliseForTerm then sortableKey, as the writer keys a value).
+    // Date and date-time terms are their keys, so term order is key order: list only the range;
+    // numbers and times are listed whole.
     const bool ordered = info.kind == FieldKind::Date || info.kind == FieldKind::DateTime;
     const std::string prefix = exactPrefix(info.id);
     ListedTerms listed;
-    std::size_t seen = 0;
     auto it = db_.allterms_begin(prefix);
     if (ordered && range.lower) it.skip_to(prefix + *range.lower);
     for (; it != db_.allterms_end(prefix); ++it) {
-        if (++seen > budget) return std::nullopt;
         const std::string& term = *it;
-        if (isHashedTerm(term)) return std::nullopt;  // its value, hence its key, is not all there
         const std::string_view text = std::string_view(term).substr(prefix.size());
         if (ordered && range.upper && text > *range.upper) break;
+        if (isHashedTerm(term)) continue;  // its value's key is in a slot
         if (auto key = sortableKey(info.kind, text); key && range.contains(*key)) {
             listed.terms.push_back(term);
             listed.frequencySum += it.get_termfreq();

@@ -83,8 +83,16 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
         }
     } publisher{*this, {}};
     auto& newEntries = publisher.entries;
-    // Range keys by field id, grouped after the walk into single or packed slots.
-    std::vector<std::pair<std::uint32_t, std::string>> keys;
+    // Range keys by field id, counted after the walk (a field with several keys in one document is
+    // multi-valued). Ranges are answered from the whole-value terms (layout 5), so only the keys of
+    // values whose term is hashed (too long to give its text back) are kept, in single or packed
+    // slots; the flag says which.
+    struct RangeKey {
+        std::uint32_t id;
+        bool hashed;
+        std::string key;
+    };
+    std::vector<RangeKey> keys;
     keys.reserve(64);
     Xapian::termpos position = 1;
     // The ids of the fields present, for the document's one field-set term.
@@ -132,7 +140,8 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             }
             doc.add_boolean_term(makeTerm(exactPrefixText, normalised, term));
             if (slotted) {
-                if (auto key = sortableKey(info->kind, component)) keys.emplace_back(info->id, std::move(*key));
+                const bool hashed = exactPrefixText.size() + normalised.size() > kMaxTermBytes;
+                if (auto key = sortableKey(info->kind, component)) keys.push_back({info->id, hashed, std::move(*key)});
             }
             wordsInto(component, valueWords);
             if (valueWords.size() > 1) {
@@ -154,20 +163,26 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     fieldIds.erase(std::unique(fieldIds.begin(), fieldIds.end()), fieldIds.end());
     doc.add_boolean_term(catalogue.fieldSetTerm(fieldIds, newEntries));
 
-    // One key: the field's single slot, as is. Several: packed in its multi slot, and the
-    // catalogue learns (before this document is written) that queries must look there too.
-    std::stable_sort(keys.begin(), keys.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    // Several keys of one field: the catalogue learns (before this document is written) that the
+    // field's terms may overlap in a document, and that queries must look in its multi slot too.
+    // Hashed values' keys: one alone in the field's single slot, several packed in its multi slot.
+    std::stable_sort(keys.begin(), keys.end(), [](const RangeKey& x, const RangeKey& y) { return x.id < y.id; });
     for (std::size_t i = 0; i < keys.size();) {
         std::size_t j = i + 1;
-        while (j < keys.size() && keys[j].first == keys[i].first) ++j;
-        const std::uint32_t id = keys[i].first;
-        if (j - i == 1) {
-            doc.add_value(singleSlot(id), std::string(slotKey(keys[i].second)));
-        } else {
-            std::string packed;
-            for (std::size_t k = i; k < j; ++k) appendSlotKey(packed, keys[k].second);
-            doc.add_value(multiSlot(id), packed);
-            catalogue.markMultiValued(id, newEntries);
+        bool anyHashed = keys[i].hashed;
+        for (; j < keys.size() && keys[j].id == keys[i].id; ++j)
+            if (keys[j].hashed) anyHashed = true;
+        const std::uint32_t id = keys[i].id;
+        if (j - i > 1) catalogue.markMultiValued(id, newEntries);
+        if (anyHashed) {
+            if (j - i == 1) {
+                doc.add_value(singleSlot(id), std::string(slotKey(keys[i].key)));
+            } else {
+                std::string packed;
+                for (std::size_t k = i; k < j; ++k)
+                    if (keys[k].hashed) appendSlotKey(packed, keys[k].key);
+                doc.add_value(multiSlot(id), packed);
+            }
         }
         i = j;
     }

@@ -70,7 +70,9 @@ inline constexpr std::string_view kFormatMetadataKey = "tessera:format";
 /// Layout 4: as 3, plus one field-set term per document instead of presence terms, and no
 /// unprefixed free-text terms (free text is answered from the text fields' own terms; a field
 /// entry carries `:t` once a value of a free-text VR was indexed under it).
-inline constexpr std::string_view kFormatVersion = "4";
+/// Layout 5: as 4, but key ranges (numbers, dates, times) are answered from the whole-value terms;
+/// value slots hold range keys only for values whose term is hashed (kMaxTermBytes).
+inline constexpr std::string_view kFormatVersion = "5";
 
 /// Longest keyword the catalogue takes (metadata keys and terms have byte limits). Longer ones
 /// (deeply nested private sequences) are stored nowhere and not searchable.

@@ -15,8 +15,8 @@
 //                        `?` one character). Expansion is capped at kMaxExpansion terms; more is
 //                        an InvalidArgument error, never a silently partial answer.
 //  - RangeQuery          numeric/date/time fields: any value in range, by number or normalised
-//                        text: the field's whole-value terms whose key is in range when few
-//                        enough are listed, else the value slots (value_range_source.hpp).
+//                        text: the field's whole-value terms whose key is in range, plus the
+//                        value slots of values too long for their term (value_range_source.hpp).
 //                        Text fields: the whole values in range, lexically (term expansion,
 //                        capped like wildcards). Unknown field: nothing.
 //  - BooleanQuery        Must -> AND; Should -> OR (ignored when there are Musts); MustNot ->
@@ -77,15 +77,14 @@ private:
     void freeTextWordTerms(const FieldInfo& field, std::string_view word, std::vector<std::string>& out) const;
     /// A wildcard without a field: over the free-text fields' word and one-word value terms.
     Xapian::Query freeTextWildcard(std::string_view rawPattern) const;
-    /// Documents with a key of a slotted field in range, by whichever way is cheaper; sets
-    /// `*total` when that way tells the exact count.
+    /// Documents with a key of a ranged field (number, date, time) in range: the whole-value terms
+    /// in range, OR the field's value slots when some value was too long for its term (layout 5).
+    /// Sets `*total` when the term frequencies tell the exact count.
     Xapian::Query keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const;
-    /// The field's whole-value terms whose key is in range; nullopt when the value slots answer
-    /// better: too many terms to list, a term too long to read back a key from, or a range
-    /// covering every value of a single-valued field (Xapian's slot statistics answer at once).
-    /// At most max(100, documents with a key / slotValuesPerTerm) terms are listed.
-    std::optional<ListedTerms> termsInKeyRange(const FieldInfo& info, const KeyRange& range,
-                                               std::size_t slotValuesPerTerm) const;
+    /// The field's whole-value terms whose key is in range (hashed terms skipped: their keys are
+    /// in the slots). Dates and date-times are listed from the lower bound to the upper one,
+    /// numbers and times whole.
+    ListedTerms termsInKeyRange(const FieldInfo& info, const KeyRange& range) const;
 
     const Xapian::Database& db_;
     const FieldCatalogue& catalogue_;

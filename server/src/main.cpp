@@ -28,6 +28,15 @@ sigset_t terminationSignals() {
 
 }  // namespace
 
+// Read by jemalloc (linked in when installed, server/CMakeLists.txt) at its first allocation;
+// ignored by glibc. Its default of 4 arenas per core spread the index task's five threads over
+// 8 arenas: +40-60 MB peak RSS and twice the page faults at 10,000 files for no CPU gained over 2.
+// MALLOC_CONF in the environment still overrides it.
+extern "C" {
+// NOLINTNEXTLINE: the name and type are jemalloc's.
+const char* malloc_conf = "narenas:2";
+}
+
 int main(int argc, char* argv[]) {
     using namespace tessera;
     server::CommandLine commandLine;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libpoco-dev libdcmtk-dev dcmtk libxapian-dev libboost-dev libfmt-dev catch2
-  libsqlite3-dev libopenjp2-7-dev libpng-dev libjpeg-dev zlib1g-dev
+  libsqlite3-dev libopenjp2-7-dev libpng-dev libjpeg-dev zlib1g-dev libjemalloc-dev
 )
 
 missing=()

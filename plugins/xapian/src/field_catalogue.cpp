@@ -22,12 +22,17 @@ FieldKind kindForVr(std::string_view vr) noexcept {
 
 bool hasSlot(FieldKind kind) noexcept { return kind != FieldKind::Text; }
 
+bool keepsRangeSlots(std::string_view vr) noexcept {
+    return vr == "DS" || vr == "FL" || vr == "FD" || vr == "TM" || vr == "DT";
+}
+
 namespace {
 
 std::string entryValue(const FieldInfo& info) {
     std::string value = std::to_string(info.id) + ':' + static_cast<char>(info.kind);
     if (info.multiValued) value.append(":m");
     if (info.freeText) value.append(":t");
+    if (info.rangeSlots) value.append(":r");
     return value;
 }
 
@@ -37,7 +42,7 @@ bool validKind(char c) noexcept {
            c == static_cast<char>(FieldKind::DateTime);
 }
 
-/// "<id>:<kind>[:m][:t]"; anything else is not ours and is ignored rather than trusted.
+/// "<id>:<kind>[:m][:t][:r]"; anything else is not ours and is ignored rather than trusted.
 std::optional<FieldInfo> parseEntry(std::string_view text) {
     FieldInfo info;
     const auto colon = text.find(':');
@@ -50,6 +55,7 @@ std::optional<FieldInfo> parseEntry(std::string_view text) {
         if (flags.size() < 2 || flags[0] != ':') return std::nullopt;
         if (flags[1] == 'm') info.multiValued = true;
         else if (flags[1] == 't') info.freeText = true;
+        else if (flags[1] == 'r') info.rangeSlots = true;
         else return std::nullopt;
         flags.remove_prefix(2);
     }
@@ -108,6 +114,8 @@ std::optional<FieldInfo> FieldCatalogue::findOrAdd(std::string_view keyword, std
     if (auto it = byKeyword_.find(keyword); it != byKeyword_.end()) return it->second;
     if (byId_.empty()) byId_.emplace_back();
     FieldInfo info{static_cast<std::uint32_t>(byId_.size()), kindForVr(vr)};
+    // Fixed with the field: a slot scan answers a range only if every key of the field is there.
+    info.rangeSlots = hasSlot(info.kind) && keepsRangeSlots(vr);
     byId_.emplace_back(keyword);
     byKeyword_.emplace(std::string(keyword), info);
     newEntries.emplace_back(std::string(kMetadataPrefix) + std::string(keyword), entryValue(info));

@@ -162,6 +162,17 @@ bool globMatch(const std::vector<unsigned>& pattern, const std::vector<unsigned>
     return p == pattern.size();
 }
 
+/// Listing one whole-value term and opening its posting list costs about as much as reading
+/// this many slot values: the break-even point between the two ways to answer a key range of a
+/// field that keeps range slots, when the range is the whole query (layout 4's figures, from
+/// bench/xapian_plugin_bench.cpp).
+constexpr std::size_t kSlotValuesPerTerm = 50;
+/// The same inside a larger query, where the slots are only read for documents the other
+/// clauses allow, while every listed term's posting list is still opened.
+constexpr std::size_t kSlotValuesPerNestedTerm = 200;
+/// Terms always worth listing, however few documents have the field.
+constexpr std::size_t kMinTermBudget = 100;
+
 void checkExpansion(std::size_t count) {
     if (count > kMaxExpansion)
         throw Error(ErrorCode::InvalidArgument,
@@ -353,7 +364,21 @@ Xapian::Query QueryCompiler::range(const sdk::RangeQuery& query, std::optional<X
 
 Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const {
     // Only the whole query is asked for its total: `total` tells whether the range stands alone.
-    const ListedTerms listed = termsInKeyRange(info, range);
+    if (info.rangeSlots) {
+        // Every key of the field is in its slots: list the terms in range while few enough are
+        // listed, else scan the slots (one step per document with the field).
+        Xapian::doccount withValue = db_.get_value_freq(singleSlot(info.id));
+        if (info.multiValued) withValue += db_.get_value_freq(multiSlot(info.id));
+        const std::size_t budget =
+            std::max<std::size_t>(kMinTermBudget, withValue / (total ? kSlotValuesPerTerm : kSlotValuesPerNestedTerm));
+        if (auto listed = termsInKeyRange(info, range, budget)) {
+            // One key per document: the terms are disjoint and their frequencies add up.
+            if (total && !info.multiValued) *total = listed->frequencySum;
+            return termsQuery(Xapian::Query::OP_OR, listed->terms);
+        }
+        return slotRangeQuery(info, std::move(range));
+    }
+    const ListedTerms listed = *termsInKeyRange(info, range, std::nullopt);
     Xapian::Query fromTerms = termsQuery(Xapian::Query::OP_OR, listed.terms);
     // Values too long for their term text keep their keys in the field's slots (layout 5); only
     // documents holding such a value have a slot, so the scan visits those alone.
@@ -369,7 +394,16 @@ Xapian::Query QueryCompiler::keyRange(const FieldInfo& info, KeyRange range, std
     return Xapian::Query(Xapian::Query::OP_OR, fromTerms, fromSlots);
 }
 
-QueryCompiler::ListedTerms QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range) const {
+std::optional<QueryCompiler::ListedTerms> QueryCompiler::termsInKeyRange(const FieldInfo& info, const KeyRange& range,
+                                                                        std::optional<std::size_t> budget) const {
+    if (budget && !info.multiValued) {
+        // A range covering every key of a single-valued field: Xapian's slot statistics answer it
+        // without reading a value.
+        const Xapian::valueno slot = singleSlot(info.id);
+        const std::string lowest = db_.get_value_lower_bound(slot);
+        if (lowest.empty()) return ListedTerms{};  // no document has a key for the field
+        if (range.contains(lowest) && range.contains(db_.get_value_upper_bound(slot))) return std::nullopt;
+    }
     // The whole-value terms hold the range keys, one term per distinct value, and a term's text
     // gives back its key (normaliseForTerm then sortableKey, as the writer keys a value).
     // Date and date-time terms are their keys, so term order is key order: list only the range;
@@ -377,13 +411,20 @@ QueryCompiler::ListedTerms QueryCompiler::termsInKeyRange(const FieldInfo& info,
     const bool ordered = info.kind == FieldKind::Date || info.kind == FieldKind::DateTime;
     const std::string prefix = exactPrefix(info.id);
     ListedTerms listed;
+    std::size_t seen = 0;
     auto it = db_.allterms_begin(prefix);
     if (ordered && range.lower) it.skip_to(prefix + *range.lower);
     for (; it != db_.allterms_end(prefix); ++it) {
+        if (budget && ++seen > *budget) return std::nullopt;
         const std::string& term = *it;
         const std::string_view text = std::string_view(term).substr(prefix.size());
         if (ordered && range.upper && text > *range.upper) break;
-        if (isHashedTerm(term)) continue;  // its value's key is in a slot
+        if (isHashedTerm(term)) {
+            // Its value's key is in a slot: the caller scans the slots (with a budget) or ORs
+            // them in (without).
+            if (budget) return std::nullopt;
+            continue;
+        }
         if (auto key = sortableKey(info.kind, text); key && range.contains(*key)) {
             listed.terms.push_back(term);
             listed.frequencySum += it.get_termfreq();

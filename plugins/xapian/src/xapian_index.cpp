@@ -85,11 +85,12 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     auto& newEntries = publisher.entries;
     // Range keys by field id, counted after the walk (a field with several keys in one document is
     // multi-valued). Ranges are answered from the whole-value terms (layout 5), so only the keys of
-    // values whose term is hashed (too long to give its text back) are kept, in single or packed
+    // values whose term is hashed (too long to give its text back) and all keys of the fields that
+    // keep range slots (continuous VRs: too many distinct values to list) go into single or packed
     // slots; the flag says which.
     struct RangeKey {
         std::uint32_t id;
-        bool hashed;
+        bool inSlot;
         std::string key;
     };
     std::vector<RangeKey> keys;
@@ -140,8 +141,8 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             }
             doc.add_boolean_term(makeTerm(exactPrefixText, normalised, term));
             if (slotted) {
-                const bool hashed = exactPrefixText.size() + normalised.size() > kMaxTermBytes;
-                if (auto key = sortableKey(info->kind, component)) keys.push_back({info->id, hashed, std::move(*key)});
+                const bool inSlot = info->rangeSlots || exactPrefixText.size() + normalised.size() > kMaxTermBytes;
+                if (auto key = sortableKey(info->kind, component)) keys.push_back({info->id, inSlot, std::move(*key)});
             }
             wordsInto(component, valueWords);
             if (valueWords.size() > 1) {
@@ -165,22 +166,22 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
 
     // Several keys of one field: the catalogue learns (before this document is written) that the
     // field's terms may overlap in a document, and that queries must look in its multi slot too.
-    // Hashed values' keys: one alone in the field's single slot, several packed in its multi slot.
+    // Slot keys (see RangeKey): one alone in the field's single slot, several packed in its multi slot.
     std::stable_sort(keys.begin(), keys.end(), [](const RangeKey& x, const RangeKey& y) { return x.id < y.id; });
     for (std::size_t i = 0; i < keys.size();) {
         std::size_t j = i + 1;
-        bool anyHashed = keys[i].hashed;
+        bool anyInSlot = keys[i].inSlot;
         for (; j < keys.size() && keys[j].id == keys[i].id; ++j)
-            if (keys[j].hashed) anyHashed = true;
+            if (keys[j].inSlot) anyInSlot = true;
         const std::uint32_t id = keys[i].id;
         if (j - i > 1) catalogue.markMultiValued(id, newEntries);
-        if (anyHashed) {
+        if (anyInSlot) {
             if (j - i == 1) {
                 doc.add_value(singleSlot(id), std::string(slotKey(keys[i].key)));
             } else {
                 std::string packed;
                 for (std::size_t k = i; k < j; ++k)
-                    if (keys[k].hashed) appendSlotKey(packed, keys[k].key);
+                    if (keys[k].inSlot) appendSlotKey(packed, keys[k].key);
                 doc.add_value(multiSlot(id), packed);
             }
         }

@@ -194,7 +194,7 @@ TEST_CASE("field catalogue: the multi-valued flag is persisted once and never cl
     catalogue.markMultiValued(position->id, entries);  // already known: no second entry
     catalogue.markMultiValued(999, entries);           // unknown id: ignored
     CHECK(entries.size() == 3);
-    CHECK(entries.back().second == std::to_string(position->id) + ":n:m");
+    CHECK(entries.back().second == std::to_string(position->id) + ":n:m:r");  // DS keeps range slots
     CHECK(catalogue.find("ImagePositionPatient")->multiValued);
     CHECK_FALSE(catalogue.find("StudyDate")->multiValued);
     {

@@ -1,9 +1,11 @@
 // Layout 5 of the xapian index: key ranges (numbers, dates, times) are answered from the
 // whole-value terms; value slots hold keys only for values too long for their term text (hashed
-// terms). Also the refusal of a layout-4 index, and field words in one- and multi-word values.
+// terms) and for fields of continuous VRs (DS FL FD TM DT), whose ranges scan the slots when too
+// many terms are in range. Also the refusal of a layout-4 index, and field words in one- and multi-word values.
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,7 +50,7 @@ std::set<Xapian::valueno> rangeSlotsUsed(const std::filesystem::path& path) {
 
 }  // namespace
 
-TEST_CASE("xapian layout 5 keeps no range slots for ordinary values", "[xapian][range][layout5]") {
+TEST_CASE("xapian layout 5 keeps no range slots for integers and dates", "[xapian][range][layout5]") {
     TempDir dir;
     XapianProvider provider;
     provider.open(dir.path() / "index", {}, 1);
@@ -61,7 +63,17 @@ TEST_CASE("xapian layout 5 keeps no range slots for ordinary values", "[xapian][
     }
     indexAll(provider, docs);
     provider.close();
-    CHECK(rangeSlotsUsed(dir.path() / "index").empty());
+    // StudyTime (TM) keeps its keys in its single slot; EchoNumbers (IS) and StudyDate (DA) none.
+    {
+        Xapian::Database db((dir.path() / "index").string());
+        FieldCatalogue catalogue;
+        catalogue.load(db);
+        REQUIRE(catalogue.find("StudyTime"));
+        CHECK(catalogue.find("StudyTime")->rangeSlots);
+        CHECK_FALSE(catalogue.find("EchoNumbers")->rangeSlots);
+        CHECK_FALSE(catalogue.find("StudyDate")->rangeSlots);
+        CHECK(rangeSlotsUsed(dir.path() / "index") == std::set<Xapian::valueno>{singleSlot(catalogue.find("StudyTime")->id)});
+    }
 
     XapianProvider reopened;
     reopened.open(dir.path() / "index", {}, 1);
@@ -159,4 +171,98 @@ TEST_CASE("xapian field words in one-word and multi-word values", "[xapian][quer
     CHECK(uris(provider, "head") == named({"0", "1", "2"}));
     CHECK(uris(provider, "hea*") == named({"0", "1", "2", "3"}));
     CHECK(uris(provider, "StudyDescription:neck") == named({"1", "2"}));
+}
+
+TEST_CASE("xapian keeps range slots for continuous VRs only", "[xapian][range][layout5]") {
+    CHECK(keepsRangeSlots("DS"));
+    CHECK(keepsRangeSlots("FL"));
+    CHECK(keepsRangeSlots("FD"));
+    CHECK(keepsRangeSlots("TM"));
+    CHECK(keepsRangeSlots("DT"));
+    for (const char* vr : {"IS", "US", "SS", "UL", "SL", "SV", "UV", "DA", "LO", "UN", ""}) CHECK_FALSE(keepsRangeSlots(vr));
+}
+
+TEST_CASE("xapian ranges over slot-backed fields agree with ranges from terms", "[xapian][range][layout5]") {
+    // The same numbers under a DS field (every key in the slots: a slot scan once more than
+    // max(100, docs/50) terms would be listed) and an IS field (terms only), some documents with
+    // two values (the multi slot); and times, many distinct (slot scan) and few (terms).
+    TempDir dir;
+    XapianProvider provider;
+    provider.open(dir.path() / "index", {}, 1);
+    constexpr int kDocs = 400;
+    std::vector<Instance> docs(kDocs);
+    std::vector<std::vector<double>> numbers(kDocs);
+    std::vector<int> seconds(kDocs);
+    for (int i = 0; i < kDocs; ++i) {
+        docs[i].uri = "file:/l5/" + std::to_string(i) + ".dcm";
+        const int k = (i * 37) % kDocs;  // distinct, not in document order
+        numbers[i].push_back(-100.0 + 0.5 * k);
+        std::string text = std::to_string(-100.0 + 0.5 * k);
+        if (i % 7 == 0) {
+            numbers[i].push_back(1000.0 + k);
+            text += "\\" + std::to_string(1000 + k);
+        }
+        docs[i].view.add(0x00201041, "SliceLocation", "DS", text);
+        docs[i].view.add(0x00200013, "InstanceNumber", "IS", text);
+        seconds[i] = 36000 + 7 * k;
+        char hhmmss[16];
+        std::snprintf(hhmmss, sizeof hhmmss, "%02d%02d%02d", seconds[i] / 3600, seconds[i] / 60 % 60, seconds[i] % 60);
+        docs[i].view.add(0x00080033, "ContentTime", "TM", hhmmss);
+        docs[i].view.add(0x00080060, "Modality", "CS", i % 3 == 0 ? "CT" : "MR");
+    }
+    REQUIRE(indexAll(provider, docs).indexed == kDocs);
+
+    auto expectedNumbers = [&](double lo, double hi, bool ctOnly) {
+        std::set<std::string> out;
+        for (int i = 0; i < kDocs; ++i) {
+            if (ctOnly && i % 3 != 0) continue;
+            for (double v : numbers[i])
+                if (v >= lo && v <= hi) out.insert(docs[i].uri);
+        }
+        return out;
+    };
+    struct Case {
+        double lo, hi;
+        const char* text;
+    };
+    // 2 values, ~50 %, everything, and a range around the second values only.
+    for (const Case& c : {Case{-1.0, -0.5, "-1 TO -0.5"}, Case{-100.0, 0.0, "-100 TO 0"}, Case{-1e9, 1e9, "* TO *"},
+                          Case{1100.0, 1300.0, "1100 TO 1300"}, Case{5000.0, 6000.0, "5000 TO 6000"}}) {
+        INFO(c.text);
+        const auto expected = expectedNumbers(c.lo, c.hi, false);
+        const std::string range = std::string(":[") + c.text + "]";
+        CHECK(uris(provider, "SliceLocation" + range) == expected);
+        CHECK(uris(provider, "InstanceNumber" + range) == expected);
+        CHECK(run(provider, "SliceLocation" + range, {}, 0, 0).total == expected.size());
+        const auto expectedCt = expectedNumbers(c.lo, c.hi, true);
+        CHECK(uris(provider, "Modality:CT AND SliceLocation" + range) == expectedCt);
+        CHECK(uris(provider, "Modality:CT AND InstanceNumber" + range) == expectedCt);
+    }
+    CHECK(uris(provider, "SliceLocation:{-1 TO -0.5}").empty());
+    CHECK(uris(provider, "SliceLocation:-0.5") == expectedNumbers(-0.5, -0.5, false));
+    CHECK_THROWS_AS(run(provider, "SliceLocation:[x TO 3]"), tessera::sdk::Error);
+
+    auto expectedTimes = [&](int lo, int hi) {
+        std::set<std::string> out;
+        for (int i = 0; i < kDocs; ++i)
+            if (seconds[i] >= lo && seconds[i] <= hi) out.insert(docs[i].uri);
+        return out;
+    };
+    CHECK(uris(provider, "ContentTime:[100000 TO 100100]") == expectedTimes(36000, 36060));
+    CHECK(uris(provider, "ContentTime:[100000 TO 110000]") == expectedTimes(36000, 39600));
+    CHECK(run(provider, "ContentTime:[* TO 103000]", {}, 0, 0).total == expectedTimes(0, 37800).size());
+    provider.close();
+
+    Xapian::Database db((dir.path() / "index").string());
+    FieldCatalogue catalogue;
+    catalogue.load(db);
+    REQUIRE(catalogue.find("SliceLocation"));
+    CHECK(catalogue.find("SliceLocation")->rangeSlots);
+    CHECK(catalogue.find("SliceLocation")->multiValued);
+    CHECK(catalogue.find("ContentTime")->rangeSlots);
+    CHECK_FALSE(catalogue.find("InstanceNumber")->rangeSlots);
+    const auto slots = rangeSlotsUsed(dir.path() / "index");
+    CHECK(slots == std::set<Xapian::valueno>{singleSlot(catalogue.find("SliceLocation")->id),
+                                             multiSlot(catalogue.find("SliceLocation")->id),
+                                             singleSlot(catalogue.find("ContentTime")->id)});
 }

@@ -52,14 +52,20 @@ enum class FieldKind : char {
 /// The kind for a two-letter VR; unknown VRs are Text.
 FieldKind kindForVr(std::string_view vr) noexcept;
 
-/// Whether values of this kind are kept in a value slot for ranges.
+/// Whether values of this kind have range keys (numbers, dates, times).
 bool hasSlot(FieldKind kind) noexcept;
+
+/// Whether a field first seen with this VR keeps every range key in its value slots (layout 5):
+/// the continuous, high-cardinality VRs (DS FL FD TM DT), whose ranges list too many terms to
+/// answer from them. Integer and date fields (IS US SS UL SL SV UV DA) answer from their terms.
+bool keepsRangeSlots(std::string_view vr) noexcept;
 
 struct FieldInfo {
     std::uint32_t id = 0;  ///< >= 1
     FieldKind kind = FieldKind::Text;
     bool multiValued = false;  ///< some document has (had) several range keys for this field
     bool freeText = false;     ///< some document had a value of a free-text VR under this keyword
+    bool rangeSlots = false;   ///< every range key is in the slots (keepsRangeSlots of the first VR)
 };
 
 /// Database metadata naming the index layout (term scheme, slots, catalogue, document data), so
@@ -71,7 +77,9 @@ inline constexpr std::string_view kFormatMetadataKey = "tessera:format";
 /// unprefixed free-text terms (free text is answered from the text fields' own terms; a field
 /// entry carries `:t` once a value of a free-text VR was indexed under it).
 /// Layout 5: as 4, but key ranges (numbers, dates, times) are answered from the whole-value terms;
-/// value slots hold range keys only for values whose term is hashed (kMaxTermBytes).
+/// value slots hold range keys only for values whose term is hashed (kMaxTermBytes), and every key
+/// of a field whose entry carries `:r` (first seen with a VR of keepsRangeSlots), whose ranges
+/// choose between listing terms and scanning slots as layout 4 did.
 inline constexpr std::string_view kFormatVersion = "5";
 
 /// Longest keyword the catalogue takes (metadata keys and terms have byte limits). Longer ones

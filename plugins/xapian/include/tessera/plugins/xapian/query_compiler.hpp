@@ -16,7 +16,9 @@
 //                        an InvalidArgument error, never a silently partial answer.
 //  - RangeQuery          numeric/date/time fields: any value in range, by number or normalised
 //                        text: the field's whole-value terms whose key is in range, plus the
-//                        value slots of values too long for their term (value_range_source.hpp).
+//                        value slots of values too long for their term (value_range_source.hpp);
+//                        for a field keeping range slots (DS FL FD TM DT), a slot scan instead
+//                        when too many terms would be listed.
 //                        Text fields: the whole values in range, lexically (term expansion,
 //                        capped like wildcards). Unknown field: nothing.
 //  - BooleanQuery        Must -> AND; Should -> OR (ignored when there are Musts); MustNot ->
@@ -77,14 +79,18 @@ private:
     void freeTextWordTerms(const FieldInfo& field, std::string_view word, std::vector<std::string>& out) const;
     /// A wildcard without a field: over the free-text fields' word and one-word value terms.
     Xapian::Query freeTextWildcard(std::string_view rawPattern) const;
-    /// Documents with a key of a ranged field (number, date, time) in range: the whole-value terms
-    /// in range, OR the field's value slots when some value was too long for its term (layout 5).
-    /// Sets `*total` when the term frequencies tell the exact count.
+    /// Documents with a key of a ranged field (number, date, time) in range. A field that keeps
+    /// range slots (FieldInfo::rangeSlots): its whole-value terms in range when few enough are
+    /// listed, else a slot scan (layout 4's choice). Any other: the terms in range, OR the field's
+    /// value slots when some value was too long for its term. Sets `*total` when the term
+    /// frequencies tell the exact count.
     Xapian::Query keyRange(const FieldInfo& info, KeyRange range, std::optional<Xapian::doccount>* total) const;
-    /// The field's whole-value terms whose key is in range (hashed terms skipped: their keys are
-    /// in the slots). Dates and date-times are listed from the lower bound to the upper one,
-    /// numbers and times whole.
-    ListedTerms termsInKeyRange(const FieldInfo& info, const KeyRange& range) const;
+    /// The field's whole-value terms whose key is in range. Dates and date-times are listed from
+    /// the lower bound to the upper one, numbers and times whole. With a budget: nullopt when the
+    /// slots answer better (more than `budget` terms to look at, a hashed term, or a range
+    /// covering every key of a single-valued field). Without: hashed terms are skipped.
+    std::optional<ListedTerms> termsInKeyRange(const FieldInfo& info, const KeyRange& range,
+                                               std::optional<std::size_t> budget) const;
 
     const Xapian::Database& db_;
     const FieldCatalogue& catalogue_;

@@ -30,11 +30,13 @@ sigset_t terminationSignals() {
 
 // Read by jemalloc (linked in when installed, server/CMakeLists.txt) at its first allocation;
 // ignored by glibc. Its default of 4 arenas per core spread the index task's five threads over
-// 8 arenas: +40-60 MB peak RSS and twice the page faults at 10,000 files for no CPU gained over 2.
-// MALLOC_CONF in the environment still overrides it.
+// 8 arenas on 2 cores: +40-60 MB peak RSS and twice the page faults at 10,000 files for no CPU
+// gained. One arena per CPU (the thread's current one) measured the same as 2 fixed arenas here
+// (docs/benchmarks.md) and still scales with the machine. MALLOC_CONF in the environment still
+// overrides it.
 extern "C" {
 // NOLINTNEXTLINE: the name and type are jemalloc's.
-const char* malloc_conf = "narenas:2";
+const char* malloc_conf = "percpu_arena:percpu";
 }
 
 int main(int argc, char* argv[]) {

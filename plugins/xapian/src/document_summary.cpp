@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace tessera::plugins::xapian {
@@ -51,10 +52,24 @@ constexpr std::array<std::string_view, 37> kSummaryFields = {
     "StudyTime",
 };
 static_assert(std::is_sorted(kSummaryFields.begin(), kSummaryFields.end()));
+static_assert(std::all_of(kSummaryFields.begin(), kSummaryFields.end(), [](std::string_view f) {
+    return f.size() < 64 && f[0] >= 'A' && f[0] <= 'Z';
+}));
+
+/// Bit n of [c] set when a summary field starts with letter c and is n bytes long: rejects
+/// almost every other keyword without the binary search (asked for every attribute).
+constexpr std::array<std::uint64_t, 26> kFirstLetterLengths = [] {
+    std::array<std::uint64_t, 26> masks{};
+    for (std::string_view field : kSummaryFields) masks[static_cast<std::size_t>(field[0] - 'A')] |= std::uint64_t{1} << field.size();
+    return masks;
+}();
 
 }  // namespace
 
 bool isSummaryField(std::string_view keyword) noexcept {
+    if (keyword.empty() || keyword.size() > 63 || keyword[0] < 'A' || keyword[0] > 'Z' ||
+        (kFirstLetterLengths[static_cast<std::size_t>(keyword[0] - 'A')] & (std::uint64_t{1} << keyword.size())) == 0)
+        return false;
     return std::binary_search(kSummaryFields.begin(), kSummaryFields.end(), keyword);
 }
 

@@ -104,20 +104,19 @@ std::string lowerCase(std::string_view utf8) {
 }
 
 void lowerCaseInto(std::string_view utf8, std::string& out) {
-    out.clear();
-    out.reserve(utf8.size());
-    bool ascii = true;
-    for (char c : utf8) {
-        if (static_cast<unsigned char>(c) >= 0x80) {
-            ascii = false;
-            break;
-        }
+    // One pass: ASCII is lowered in place until the first byte over 0x7f, and only the rest goes
+    // through the code-point path (which lowers ASCII the same way). Asked for every value.
+    out.resize(utf8.size());
+    char* dst = out.data();
+    std::size_t pos = 0;
+    for (; pos < utf8.size(); ++pos) {
+        const char c = utf8[pos];
+        if (static_cast<unsigned char>(c) >= 0x80) break;
+        dst[pos] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-    if (ascii) {
-        for (char c : utf8) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-        return;
-    }
-    for (std::size_t pos = 0; pos < utf8.size();) {
+    if (pos == utf8.size()) return;
+    out.resize(pos);
+    while (pos < utf8.size()) {
         std::size_t length = 1;
         const unsigned cp = decodeAt(utf8, pos, length);
         Xapian::Unicode::append_utf8(out, Xapian::Unicode::tolower(cp));
@@ -276,6 +275,19 @@ std::optional<std::string> sortableKey(FieldKind kind, std::string_view value) {
         case FieldKind::Text: return std::nullopt;
     }
     return std::nullopt;
+}
+
+bool hasSortableKey(FieldKind kind, std::string_view value) noexcept {
+    switch (kind) {
+        case FieldKind::Numeric: return parseNumber(value).has_value();
+        // Lower-casing and normalising a non-empty date keep it non-empty.
+        case FieldKind::Date:
+        case FieldKind::DateTime: return !trimSpaces(value).empty();
+        // Normalising drops only the colons, and only when every other character is a digit or '.'.
+        case FieldKind::Time: return trimSpaces(value).find_first_not_of(':') != std::string_view::npos;
+        case FieldKind::Text: return false;
+    }
+    return false;
 }
 
 bool isFreeTextVr(std::string_view vr) noexcept {

@@ -141,8 +141,13 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
             }
             doc.add_boolean_term(makeTerm(exactPrefixText, normalised, term));
             if (slotted) {
+                // Keys that stay out of the slots are only counted: no key string is built.
                 const bool inSlot = info->rangeSlots || exactPrefixText.size() + normalised.size() > kMaxTermBytes;
-                if (auto key = sortableKey(info->kind, component)) keys.push_back({info->id, inSlot, std::move(*key)});
+                if (!inSlot) {
+                    if (hasSortableKey(info->kind, component)) keys.push_back({info->id, false, {}});
+                } else if (auto key = sortableKey(info->kind, component)) {
+                    keys.push_back({info->id, true, std::move(*key)});
+                }
             }
             wordsInto(component, valueWords);
             if (valueWords.size() > 1) {
@@ -167,21 +172,26 @@ BuiltDocument XapianIndex::Impl::build(const sdk::IndexItem& item) {
     // Several keys of one field: the catalogue learns (before this document is written) that the
     // field's terms may overlap in a document, and that queries must look in its multi slot too.
     // Slot keys (see RangeKey): one alone in the field's single slot, several packed in its multi slot.
-    std::stable_sort(keys.begin(), keys.end(), [](const RangeKey& x, const RangeKey& y) { return x.id < y.id; });
-    for (std::size_t i = 0; i < keys.size();) {
+    // In field order, a field's keys in document order: (id, position) packed in one integer
+    // and sorted (a stable sort of the keys themselves allocated a buffer per document).
+    std::vector<std::uint64_t> order(keys.size());
+    for (std::size_t k = 0; k < keys.size(); ++k) order[k] = (std::uint64_t{keys[k].id} << 32) | k;
+    std::sort(order.begin(), order.end());
+    auto keyAt = [&](std::size_t i) -> const RangeKey& { return keys[static_cast<std::uint32_t>(order[i])]; };
+    for (std::size_t i = 0; i < order.size();) {
+        const std::uint32_t id = keyAt(i).id;
         std::size_t j = i + 1;
-        bool anyInSlot = keys[i].inSlot;
-        for (; j < keys.size() && keys[j].id == keys[i].id; ++j)
-            if (keys[j].inSlot) anyInSlot = true;
-        const std::uint32_t id = keys[i].id;
+        bool anyInSlot = keyAt(i).inSlot;
+        for (; j < order.size() && keyAt(j).id == id; ++j)
+            if (keyAt(j).inSlot) anyInSlot = true;
         if (j - i > 1) catalogue.markMultiValued(id, newEntries);
         if (anyInSlot) {
             if (j - i == 1) {
-                doc.add_value(singleSlot(id), std::string(slotKey(keys[i].key)));
+                doc.add_value(singleSlot(id), std::string(slotKey(keyAt(i).key)));
             } else {
                 std::string packed;
                 for (std::size_t k = i; k < j; ++k)
-                    if (keys[k].inSlot) appendSlotKey(packed, keys[k].key);
+                    if (keyAt(k).inSlot) appendSlotKey(packed, keyAt(k).key);
                 doc.add_value(multiSlot(id), packed);
             }
         }

@@ -86,7 +86,9 @@ TEST_CASE("xapian summary fields: DIM and common C-FIND keys only", "[xapian][su
                                 "PatientName", "StudyDate", "StudyDescription", "NumberOfStudyRelatedInstances",
                                 "SOPClassUID", "InstanceNumber"})
         CHECK(isSummaryField(keyword));
-    for (const char* keyword : {"", "SliceThickness", "ImageType", "modality", "PixelData", "ViewCodeSequence_CodeValue"})
+    for (const char* keyword : {"", "SliceThickness", "ImageType", "modality", "PixelData", "ViewCodeSequence_CodeValue",
+                                "PatientSize", "StudyTim", "patientID", "1StudyDate",
+                                "StudyInstanceUIDStudyInstanceUIDStudyInstanceUIDStudyInstanceUIDStudyInstanceUID"})
         CHECK_FALSE(isSummaryField(keyword));
     CHECK(summaryData(std::string(1, kSummaryVersion) + "x") == "x");
     CHECK(summaryData(std::string(1, static_cast<char>(kSummaryVersion + 1)) + "x").empty());

@@ -26,6 +26,14 @@ TEST_CASE("lowerCase is Unicode-aware and keeps invalid bytes", "[xapian][terms]
     const std::string invalid = "A\xff" "B";
     CHECK_NOTHROW(lowerCase(invalid));
     CHECK(lowerCase(invalid).front() == 'a');
+    // ASCII before and after the first non-ASCII byte; the buffer's old content never leaks.
+    std::string out = "previous content, longer than the value";
+    lowerCaseInto("AB\xc3\x9c" "CD", out);
+    CHECK(out == "ab\xc3\xbc" "cd");
+    lowerCaseInto("XY", out);
+    CHECK(out == "xy");
+    lowerCaseInto("", out);
+    CHECK(out.empty());
 }
 
 TEST_CASE("words split names and punctuation but keep UIDs and decimals", "[xapian][terms]") {
@@ -140,6 +148,11 @@ TEST_CASE("dates, times and numbers normalise", "[xapian][terms]") {
     CHECK(sortableKey(FieldKind::Date, "2015.03.10") == "20150310");
     CHECK_FALSE(sortableKey(FieldKind::Date, ""));
     CHECK_FALSE(sortableKey(FieldKind::Text, "x"));
+    // hasSortableKey answers as sortableKey does, without the key.
+    for (FieldKind kind : {FieldKind::Numeric, FieldKind::Date, FieldKind::Time, FieldKind::DateTime, FieldKind::Text})
+        for (const char* value : {"", " ", "5", " 5 ", "+5", "-1.5e2", "abc", "nan", "::", " : ", "09:30", "0930", "09:3x",
+                                  "2015.03.10", "20150310", "2015-03-10", "20150310093000", "\xc3\x9c"})
+            CHECK(hasSortableKey(kind, value) == sortableKey(kind, value).has_value());
 
     CHECK(kindForVr("DS") == FieldKind::Numeric);
     CHECK(kindForVr("US") == FieldKind::Numeric);

@@ -114,6 +114,10 @@ std::optional<double> parseNumber(std::string_view text) noexcept;
 /// Dates: normalised YYYYMMDD. Times: HHMMSS padded, fraction kept. DateTime: lower-cased text.
 std::optional<std::string> sortableKey(FieldKind kind, std::string_view value);
 
+/// sortableKey(kind, value).has_value(), without building the key (the writer needs only to
+/// count the keys of a field that keeps no range slots).
+bool hasSortableKey(FieldKind kind, std::string_view value) noexcept;
+
 /// Whether free-text words are taken from values of this VR (character-string VRs except UI,
 /// IS and DS; unknown VRs count as text).
 bool isFreeTextVr(std::string_view vr) noexcept;

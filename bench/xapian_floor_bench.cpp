@@ -29,7 +29,6 @@
 // After the last run of an indexing mode it prints, from the finished index, terms per document
 // by kind (Q, S, X, W positional, W boolean), value slots per document and index bytes per doc.
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <dcmtk/config/osconfig.h>
@@ -42,7 +41,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -52,6 +50,7 @@
 
 #include <xapian.h>
 
+#include "bench_support.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/plugins/xapian/document_codec.hpp"
 #include "tessera/plugins/xapian/field_catalogue.hpp"
@@ -122,13 +121,6 @@ Options parseOptions(int argc, char** argv) {
     if (o.n == 0 || o.runs == 0 || o.batch == 0) usage("values must be > 0");
     if (!o.add && o.mode == "floor") o.parts.id = true;  // replace_document finds the old one by it
     return o;
-}
-
-double cpuSeconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-    return s(usage.ru_utime) + s(usage.ru_stime);
 }
 
 // ---- measured parts (noinline: callgrind's --toggle-collect names them) ----
@@ -257,16 +249,6 @@ Xapian::Document buildFloor(const tessera::sdk::IndexItem& item, const Parts& pa
     return db.get_doccount();
 }
 
-std::vector<fs::path> manifestFiles(const Options& o) {
-    std::ifstream manifest(o.manifest);
-    if (!manifest) usage("cannot read the manifest");
-    std::vector<fs::path> files;
-    std::string line;
-    std::getline(manifest, line);  // header
-    while (files.size() < o.n && std::getline(manifest, line)) files.push_back(o.corpus / line.substr(0, line.find('\t')));
-    return files;
-}
-
 void printIndexStats(const fs::path& dir) {
     Xapian::Database db(dir.string());
     const double docs = static_cast<double>(db.get_doccount());
@@ -287,9 +269,7 @@ void printIndexStats(const fs::path& dir) {
     } catch (const Xapian::Error& e) {
         std::printf("termlist: %s\n", e.get_msg().c_str());  // DB_NO_TERMLIST has none
     }
-    std::uintmax_t bytes = 0;
-    for (const auto& entry : fs::directory_iterator(dir))
-        if (entry.is_regular_file()) bytes += entry.file_size();
+    const std::uintmax_t bytes = tessera::bench::directoryBytes(dir);
     std::printf("documents %.0f\nterms_per_doc Q %.2f S %.2f X %.2f W_positional %.2f W_boolean %.2f other %.2f "
                 "total %.2f\nvalue_slots_per_doc %.2f\nindex_bytes_per_doc %.0f\n",
                 docs, q / docs, s / docs, x / docs, wPos / docs, wBool / docs, other / docs,
@@ -302,7 +282,9 @@ int main(int argc, char** argv) {
     const Options o = parseOptions(argc, argv);
     OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
     if (!dcmDataDict.isDictionaryLoaded()) usage("no DICOM data dictionary (set DCMDICTPATH)");
-    const std::vector<fs::path> files = manifestFiles(o);
+    const auto listed = tessera::bench::manifestFiles(o.corpus, o.manifest, o.n);
+    if (!listed) usage("cannot read the manifest");
+    const std::vector<fs::path>& files = *listed;
     if (files.empty()) usage("no files in the manifest");
 
     std::vector<std::unique_ptr<tessera::sdk::DicomObjectView>> views;
@@ -320,12 +302,12 @@ int main(int argc, char** argv) {
     std::size_t done = 0;
     for (std::size_t run = 0; run < o.runs; ++run) {
         fs::remove_all(dir);
-        const double start = cpuSeconds();
+        const double start = tessera::bench::processCpuSeconds();
         if (o.mode == "dcmtk") done = measuredDcmtk(files);
         else if (o.mode == "reader") done = measuredReader(files);
         else if (o.mode == "today") done = measuredToday(dir, items, o.batch);
         else done = measuredFloor(dir, items, o);
-        const double cpu = cpuSeconds() - start;
+        const double cpu = tessera::bench::processCpuSeconds() - start;
         perFile.push_back(cpu * 1e6 / static_cast<double>(files.size()));
         std::printf("run %zu: files %zu ok %zu cpu_us_per_file %.1f\n", run + 1, files.size(), done, perFile.back());
     }

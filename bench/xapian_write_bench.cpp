@@ -11,12 +11,10 @@
 // Usage: bench_xapian_write --corpus DIR --manifest TSV [--n N] [--batch B] [--dir D] [--keep]
 // The manifest's first column is the file path relative to DIR (bench/corpus.sh writes it).
 
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -25,6 +23,7 @@
 
 #include <xapian.h>
 
+#include "bench_support.hpp"
 #include "tessera/core/dicom/dicom_reader.hpp"
 #include "tessera/plugins/xapian/xapian_index.hpp"
 #include "tessera/sdk/index_provider.hpp"
@@ -78,13 +77,6 @@ Options parseOptions(int argc, char** argv) {
     return options;
 }
 
-double cpuSeconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-    return s(usage.ru_utime) + s(usage.ru_stime);
-}
-
 struct Loaded {
     std::vector<std::unique_ptr<tessera::sdk::DicomObjectView>> views;
     std::vector<tessera::sdk::IndexItem> items;
@@ -107,13 +99,9 @@ int main(int argc, char** argv) {
     const Options options = parseOptions(argc, argv);
     Loaded loaded;
     {
-        std::ifstream manifest(options.manifest);
-        if (!manifest) usage("cannot read the manifest");
-        std::string line;
-        std::getline(manifest, line);  // header
-        while (loaded.items.size() < options.n && std::getline(manifest, line)) {
-            const std::string relative = line.substr(0, line.find('\t'));
-            const auto file = options.corpus / relative;
+        const auto files = tessera::bench::manifestFiles(options.corpus, options.manifest, options.n);
+        if (!files) usage("cannot read the manifest");
+        for (const auto& file : *files) {
             auto result = tessera::core::readDicomFile(file);
             if (result.status != tessera::core::DicomReadStatus::Ok) continue;
             loaded.views.push_back(std::move(result.object));
@@ -126,9 +114,9 @@ int main(int argc, char** argv) {
     double cpu = 0;
     {
         XapianIndex index(options.dir, XapianIndexOptions{});
-        const double start = cpuSeconds();
+        const double start = tessera::bench::processCpuSeconds();
         indexed = indexAll(index, loaded, options.batch);
-        cpu = cpuSeconds() - start;
+        cpu = tessera::bench::processCpuSeconds() - start;
     }
     // What the index holds, per document.
     Xapian::Database db(options.dir.string());
@@ -139,9 +127,7 @@ int main(int argc, char** argv) {
             if (t.positionlist_count() != 0) ++positional;
         }
     }
-    std::uintmax_t bytes = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(options.dir))
-        if (entry.is_regular_file()) bytes += entry.file_size();
+    const std::uintmax_t bytes = tessera::bench::directoryBytes(options.dir);
     const double docs = static_cast<double>(db.get_doccount());
     std::printf("documents %zu (indexed %zu)\ncpu_us_per_doc %.1f\nterms_per_doc %.1f\npositional_terms_per_doc %.1f\n"
                 "index_bytes_per_doc %.0f\n",
